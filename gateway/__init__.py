@@ -1,0 +1,1 @@
+"""The site gateway: ingest, durable storage, normalisation, plugins and MQTT upstream."""

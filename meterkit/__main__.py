@@ -1,0 +1,5 @@
+"""Allow `python -m meterkit`."""
+
+from meterkit.cli import main
+
+raise SystemExit(main())
