@@ -1,0 +1,1 @@
+"""SQLite storage: one writer thread, WAL, explicit transactions."""

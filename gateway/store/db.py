@@ -1,0 +1,147 @@
+"""The gateway database: one writer thread, one reader thread, every write in a transaction.
+
+Every module that owns tables registers its schema with :func:`register_schema`; `open()` applies
+them all. Writes go through :meth:`Database.write`, which runs a plain synchronous function on the
+single writer connection inside ``BEGIN IMMEDIATE … COMMIT`` and only returns after the commit (so
+the caller may acknowledge). Composing a whole group commit as one sync function keeps it one
+transaction and one thread hop. See docs/decisions/003-storage.md for the `synchronous` choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["Database", "StorageError", "register_schema"]
+
+T = TypeVar("T")
+
+_SCHEMAS: dict[str, str] = {}
+
+
+def register_schema(owner: str, sql: str) -> None:
+    """Register `CREATE … IF NOT EXISTS` statements owned by module `owner` (idempotent)."""
+    _SCHEMAS[owner] = sql
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written; `path` says which file, `hint` what to do."""
+
+    def __init__(self, message: str, *, path: Path, hint: str = "") -> None:
+        super().__init__(f"{path}: {message}" + (f" ({hint})" if hint else ""))
+        self.path = path
+        self.hint = hint
+
+
+class Database:
+    """Owns the SQLite file. Use `await Database.open(path)` and `await db.close()`."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-reader")
+        self._wconn: sqlite3.Connection | None = None
+        self._rconn: sqlite3.Connection | None = None
+        self.commits = 0
+        self.last_commit_monotonic: float | None = None
+
+    @classmethod
+    async def open(cls, path: Path | str, *, synchronous: str = "FULL") -> Database:
+        db = cls(Path(path), synchronous)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(db._writer, db._open_writer)
+        await loop.run_in_executor(db._reader, db._open_reader)
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(
+                f"cannot open database: {exc}", path=self.path,
+                hint="check the directory exists and the service user may write it",
+            ) from exc
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _open_writer(self) -> None:
+        conn = self._connect()
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StorageError(f"WAL mode refused (got {mode})", path=self.path,
+                               hint="the database must be on a local file system")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in _SCHEMAS.values():
+                for stmt in _split(sql):
+                    conn.execute(stmt)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._wconn = conn
+
+    def _open_reader(self) -> None:
+        conn = self._connect()
+        conn.execute("PRAGMA query_only = ON")
+        self._rconn = conn
+
+    def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._wconn is not None, "database is closed"
+        conn = self._wconn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn, *args)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        self.last_commit_monotonic = time.monotonic()
+        return result
+
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        assert self._rconn is not None, "database is closed"
+        return fn(self._rconn, *args)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` in one committed transaction on the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._run_write, fn, args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the read-only connection (sees the last commit, WAL)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, self._run_read, fn, args)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._wconn is not None:
+            wconn, self._wconn = self._wconn, None
+            await loop.run_in_executor(self._writer, _close_checkpoint, wconn)
+        if self._rconn is not None:
+            rconn, self._rconn = self._rconn, None
+            await loop.run_in_executor(self._reader, rconn.close)
+        self._writer.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
+
+
+def _close_checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def _split(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]
