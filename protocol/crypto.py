@@ -53,7 +53,7 @@ else:
     from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
     class Cipher:
-        """One device key: seal/open with AES-128-CCM, tag 8, nonce 13 (OpenSSL via cryptography)."""
+        """One device key: AES-128-CCM, tag 8, nonce 13, through OpenSSL (cryptography)."""
 
         backend = "cryptography"
 

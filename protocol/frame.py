@@ -8,7 +8,6 @@ except ImportError:  # CPython
         return x
 
 
-from protocol.crypto import cipher_for
 from protocol.errors import (
     BadHeaderCheck,
     BadMagic,
@@ -142,6 +141,8 @@ def seal_into(cipher, buf, ftype, device_id, counter, length, downlink=False, no
     a `crypto.Cipher` this allocates nothing on MicroPython.
     """
     write_header(buf, ftype, device_id, counter, length, downlink)
+    from protocol.crypto import cipher_for  # lazily: a deframer alone needs no crypto
+
     nonce = nonce_for(downlink, device_id, counter, nonce_buf)
     cipher = cipher_for(cipher)
     # The AAD is the header itself; a memoryview avoids copying it.
@@ -175,6 +176,8 @@ def open_frame(key, raw):
             "header announces a %d-byte frame, got %d bytes (%d extra)"
             % (h.total_len, n, n - h.total_len)
         )
+    from protocol.crypto import cipher_for
+
     buf = bytearray(raw)
     nonce = nonce_for(h.downlink, h.device_id, h.counter)
     cipher_for(key).open_into(nonce, memoryview(buf)[0:HEADER_LEN], buf, HEADER_LEN, h.length)
@@ -194,7 +197,8 @@ def _check_args(ftype, device_id, counter, length, downlink):
         raise ValueError("frame type must be 1..7, got %r" % (ftype,))
     if bool(downlink) != (ftype in DOWNLINK_TYPES):
         raise ValueError(
-            "%s frames are %s" % (TYPE_NAMES[ftype], "downlink" if ftype in DOWNLINK_TYPES else "uplink")
+            "%s frames are %s"
+            % (TYPE_NAMES[ftype], "downlink" if ftype in DOWNLINK_TYPES else "uplink")
         )
     if not 0 <= device_id <= 0xFFFFFFFF:
         raise ValueError("device_id must be a uint32, got %r" % (device_id,))

@@ -54,7 +54,9 @@ def encode_block_into(buf, pos, channel, unit, interval_s, start, registers, fla
             raise ValueError("registers[%d] = %r is not a uint64" % (i, r))
         d = r - prev
         if d < I64_MIN or d > I64_MAX:
-            raise ValueError("registers[%d]: step %d does not fit an int64; start a new block" % (i, d))
+            raise ValueError(
+                "registers[%d]: step %d does not fit an int64; start a new block" % (i, d)
+            )
         pos = put_svarint(buf, pos, d)
         prev = r
     if flags is not None:
@@ -74,10 +76,15 @@ def encode_block_into(buf, pos, channel, unit, interval_s, start, registers, fla
     return pos
 
 
+def encode_readings(buf, pos, m):
+    """Write the READINGS payload of message dict `m` at buf[pos:]; return the end position."""
+    return encode_readings_into(buf, pos, m["blocks"])
+
+
 def encode_readings_into(buf, pos, blocks):
     """Write a whole READINGS payload (count byte + blocks given as dicts); return end pos."""
     if not 0 <= len(blocks) <= 255:
-        raise ValueError("readings: %d blocks, at most 255" % len(blocks))
+        raise ValueError("blocks: %d blocks, at most 255" % len(blocks))
     pos = put_u8(buf, pos, len(blocks))
     for i in range(len(blocks)):
         b = blocks[i]
@@ -124,7 +131,9 @@ def decode_block(r):
         at = r.pos
         v += r.svarint("register delta")
         if v < 0 or v > U64_MAX:
-            raise Malformed("readings: register delta at byte %d takes the register to %d" % (at, v))
+            raise Malformed(
+                "readings: register delta at byte %d takes the register to %d" % (at, v)
+            )
         registers.append(v)
     at = r.pos
     mode = r.u8("flags mode")
@@ -175,4 +184,6 @@ def _check_block(channel, unit, interval_s, start, n):
 
 
 def _msg(e):
+    if isinstance(e, KeyError):
+        return "missing field %s" % (e.args[0],)
     return e.args[0] if e.args else repr(e)

@@ -24,7 +24,10 @@ RESULT_STATUSES = ("ok", "unknown_command", "bad_params", "failed", "not_availab
 # Command name -> parameter names; the position of a parameter is its bit in the presence byte.
 COMMANDS = (
     ("set_interval", ("channel", "sample_s", "upload_s")),
-    ("set_calibration", ("channel", "ct_ratio", "burden_mohm", "voltage_dv", "pf_milli", "pulse_ml")),
+    (
+        "set_calibration",
+        ("channel", "ct_ratio", "burden_mohm", "voltage_dv", "pf_milli", "pulse_ml"),
+    ),
     ("set_threshold", ("channel", "kind", "value")),
     ("set_time", ("time",)),
     ("reboot", ()),
@@ -39,7 +42,14 @@ FLAG_SENSOR_FAULT = 0x08
 FLAG_ROLLOVER = 0x10
 FLAG_REGISTER_RESET = 0x20
 FLAGS_DEFINED = 0x3F
-FLAG_NAMES = ("partial", "clock_unsynced", "power_loss", "sensor_fault", "rollover", "register_reset")
+FLAG_NAMES = (
+    "partial",
+    "clock_unsynced",
+    "power_loss",
+    "sensor_fault",
+    "rollover",
+    "register_reset",
+)
 
 # Events with no channel carry this byte.
 NO_CHANNEL = 0xFF

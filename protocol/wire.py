@@ -148,9 +148,29 @@ class Reader:
             )
         return names[i]
 
+    def bad(self, field, value, size, expected):
+        """Raise Malformed for the `size`-byte field just read."""
+        raise Malformed(
+            "%s: %s at byte %d is %d, %s" % (self.what, field, self.pos - size, value, expected)
+        )
+
     def done(self):
         if self.pos != self.end:
             raise Malformed(
                 "%s: %d unexpected bytes after the last field (byte %d)"
                 % (self.what, self.end - self.pos, self.pos)
             )
+
+
+def int_in(v, lo, hi, field):
+    """Encoder-side check: `v` is an int (not a bool) in lo..hi, else ValueError naming field."""
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo or v > hi:
+        raise ValueError("%s: %r is not an integer in %d..%d" % (field, v, lo, hi))
+    return v
+
+
+def uint_field(m, key, hi, prefix=""):
+    """Encoder-side: m[key] must exist and be an int in 0..hi."""
+    if key not in m:
+        raise ValueError("%s%s: missing" % (prefix, key))
+    return int_in(m[key], 0, hi, prefix + key)

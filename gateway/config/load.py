@@ -8,27 +8,47 @@ Unknown keys are problems too: a typo must not silently fall back to a default.
 from __future__ import annotations
 
 import difflib
-import importlib
 import logging
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gateway import site_facts
-from gateway.config_fields import Bad, Table, as_bool, as_choice, as_int, as_number, as_path, as_str
+from gateway.config.fields import (
+    Bad,
+    Table,
+    as_bool,
+    as_choice,
+    as_int,
+    as_number,
+    as_path,
+    as_str,
+)
+from gateway.config.model import (
+    Config,
+    ConfigError,
+    GatewaySettings,
+    IngestSettings,
+    PluginSettings,
+    Problem,
+    SiteSettings,
+    StorageSettings,
+)
+from gateway.normalise.errors import (
+    AmbiguousMunicipalityError,
+    NormaliseError,
+    UnknownMunicipalityError,
+)
+from gateway.normalise.gas import DEFAULT_PCI_KWH_PER_SMC
+from gateway.normalise.holidays_it import parse_extra_dates
+from gateway.normalise.sites import site_facts
+from gateway.uplink.config import validate_mqtt
 
-__all__ = [
-    "Config", "ConfigError", "GatewaySettings", "IngestSettings", "PluginSettings", "Problem",
-    "SiteSettings", "StorageSettings", "check_config", "load_config",
-]
+__all__ = ["check_config", "load_config"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SECTIONS = ("gateway", "ingest", "storage", "sites", "mqtt", "plugins")
 PLUGIN_HOST_KEYS = ("enabled", "queue_size", "hook_timeout_s")
-DEFAULT_GAS_KWH_PER_SMC = 10.69   # ARERA standard PCS 0.03852 GJ/Smc = 10.70 kWh/Smc
 
 
 def check_config(path: Path | str, *, plugins: dict[str, type] | None = None) -> list[Problem]:
@@ -63,18 +83,19 @@ def _load(path: Path, plugins: dict[str, type] | None) -> tuple[Config | None, l
         if key not in SECTIONS:
             root.unknown(key, SECTIONS)
     base = path.parent
-    sites = _sites(root.table("sites"), problems)
-    gateway = _gateway(root.table("gateway"), sites, base)
+    sites_table = root.table("sites")
+    sites = _sites(sites_table)
+    gateway = _gateway(root.table("gateway"), list(sites_table.data), base)
     ingest = _ingest(root.table("ingest"))
     storage = _storage(root.table("storage"))
-    mqtt = _mqtt(raw.get("mqtt", {}), problems)
+    mqtt = _mqtt(raw, gateway.site, base, problems)
     plugin_settings = _plugins(root.table("plugins"), problems, plugins)
     config = Config(path, gateway, ingest, storage, sites, mqtt, plugin_settings)
     return config, problems
 
 
-def _gateway(t: Table, sites: dict[str, SiteSettings], base: Path) -> GatewaySettings:
-    default_site = next(iter(sites)) if len(sites) == 1 else None
+def _gateway(t: Table, sites: list[str], base: Path) -> GatewaySettings:
+    default_site = sites[0] if len(sites) == 1 else None
     site = t.take("site", default_site, as_str())
     if site is None:
         t.problem("site", "missing", expected="the name of one of the [sites.<name>] tables",
@@ -102,11 +123,18 @@ def _ingest(t: Table) -> IngestSettings:
     settings = IngestSettings(
         host=t.take("host", "0.0.0.0", as_str()),
         port=t.take("port", 4590, as_int(1, 65535, "a TCP port")),
-        idle_timeout_s=t.take("idle_timeout_s", 1200.0, as_number(1, 86400, "seconds")),
-        max_connections=t.take("max_connections", 500, as_int(1, 100_000, "a count")),
-        max_frame_bytes=t.take("max_frame_bytes", 1047, as_int(23, 1047, "a frame size")),
-        max_pending_frames=t.take("max_pending_frames", 10000, as_int(10, 10**7, "a count")),
-        group_commit_ms=t.take("group_commit_ms", 50, as_int(0, 5000, "milliseconds")),
+        idle_timeout_s=t.take("idle_timeout_s", 300.0, as_number(1, 86400, "seconds")),
+        max_connections=t.take("max_connections", 1000, as_int(1, 100_000, "a count")),
+        max_frames_per_s=t.take("max_frames_per_s", 100.0, as_number(0.1, 1e6, "a rate")),
+        burst=t.take("burst", 200, as_int(1, 1_000_000, "a frame count")),
+        max_buffered_bytes=t.take("max_buffered_bytes", 65536,
+                                  as_int(1047, 64 * 2**20, "a size in bytes")),
+        max_garbage_bytes=t.take("max_garbage_bytes", 16384, as_int(1, 2**30, "a byte count")),
+        max_failures=t.take("max_failures", 5, as_int(1, 10_000, "a count")),
+        drain_timeout_s=t.take("drain_timeout_s", 10.0, as_number(0, 600, "seconds")),
+        writer_queue=t.take("writer_queue", 4096, as_int(1, 10**7, "a queue length")),
+        writer_max_batch=t.take("writer_max_batch", 512, as_int(1, 100_000, "a batch size")),
+        writer_linger_ms=t.take("writer_linger_ms", 2.0, as_number(0, 1000, "milliseconds")),
     )
     t.finish()
     return settings
@@ -123,7 +151,7 @@ def _storage(t: Table) -> StorageSettings:
     return settings
 
 
-def _sites(t: Table, problems: list[Problem]) -> dict[str, SiteSettings]:
+def _sites(t: Table) -> dict[str, SiteSettings]:
     sites: dict[str, SiteSettings] = {}
     for name in list(t.data):
         site = t.table(name)
@@ -139,69 +167,77 @@ def _sites(t: Table, problems: list[Problem]) -> dict[str, SiteSettings]:
 
 def _site(name: str, t: Table) -> SiteSettings | None:
     municipality = t.take("municipality", None, as_str())
-    zone = t.take("zone", None, as_choice(*"ABCDEF", upper=True))
-    degree_days = t.take("degree_days", None, as_int(0, 10000, "degree days (GG)"))
-    altitude = t.take("altitude_m", None, as_int(-10, 5000, "metres above sea level"))
+    province = t.take("province", None, as_str())
+    given = {
+        "zone": t.take("zone", None, as_choice(*"ABCDEF", upper=True)),
+        "degree_days": t.take("degree_days", None, as_int(0, 10000, "degree days (GG)")),
+        "altitude_m": t.take("altitude_m", None, as_int(-10, 5000, "metres above sea level")),
+    }
+    gas_kwh = t.take("gas_kwh_per_smc", DEFAULT_PCI_KWH_PER_SMC,
+                     as_number(5.0, 15.0, "kWh per Smc"))
+    gas_c = t.take("gas_coefficient_c", None, as_number(0.51, 1.49, "a correction coefficient"))
+    holidays = t.take("holidays", (), _dates(f"sites.{name}.holidays"))
+    band_holidays = t.take("band_holidays", (), _dates(f"sites.{name}.band_holidays"))
     facts: dict[str, Any] = {}
     if municipality is not None:
         try:
-            facts = site_facts.lookup(municipality)
-        except site_facts.UnknownMunicipality as exc:
-            t.problem("municipality", f"{municipality!r} is not in the DPR 412 table",
-                      expected=exc.suggestion or "an Italian municipality name",
-                      hint="check the spelling, or give zone, degree_days and altitude_m",
+            facts = municipality_facts(municipality, province)
+        except Bad as bad:
+            t.problem("municipality", bad.message, expected=bad.expected, hint=bad.hint,
                       value=municipality)
             return None
-    resolved = {"zone": zone or facts.get("zone"), "degree_days": degree_days
-                if degree_days is not None else facts.get("degree_days"),
-                "altitude_m": altitude if altitude is not None else facts.get("altitude_m")}
+    resolved = {k: v if v is not None else facts.get(k) for k, v in given.items()}
     missing = [k for k, v in resolved.items() if v is None]
+    for key in missing:
+        t.problem(key, "missing", expected="a value, or a municipality to look it up",
+                  hint=f"give municipality = \"<COMUNE>\" or {key} under [sites.{name}]")
     if missing:
-        t.problem(missing[0], "missing", expected="a value (or a municipality to look it up)",
-                  hint=f"give municipality, or all of {', '.join(missing)}")
-    settings = SiteSettings(
-        name=name, municipality=municipality, zone=resolved["zone"] or "E",
-        degree_days=resolved["degree_days"] or 0, altitude_m=resolved["altitude_m"] or 0,
-        gas_kwh_per_smc=t.take("gas_kwh_per_smc", site_facts.DEFAULT_GAS_KWH_PER_SMC,
-                               as_number(5.0, 15.0, "kWh per Smc")),
-        gas_coefficient_c=t.take("gas_coefficient_c", None, as_number(0.5, 1.5, "a ratio")),
-        holidays=tuple(t.take("holidays", [], _holidays)),
-    )
-    return None if missing else settings
+        return None
+    return SiteSettings(name, municipality, province, resolved["zone"], resolved["degree_days"],
+                        resolved["altitude_m"], gas_kwh, gas_c, holidays, band_holidays)
 
 
-def _holidays(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise Bad(f"{value!r} is not a list", "a list of \"MM-DD\" or \"YYYY-MM-DD\" strings")
-    out = []
-    for item in value:
-        text = str(item)
+def municipality_facts(name: str, province: str | None = None) -> dict[str, Any]:
+    """Zone, degree days and altitude of a municipality from the DPR 412 table (Bad if not)."""
+    try:
+        facts = site_facts(name, province=province)
+    except UnknownMunicipalityError as exc:
+        close = ", ".join(exc.suggestions)
+        raise Bad(f"{name!r} is not in the DPR 412/93 table", "a municipality of Annex A",
+                  f"did you mean {close}?" if close else "check the spelling") from None
+    except AmbiguousMunicipalityError as exc:
+        raise Bad(f"{name!r} names several municipalities", exc.expected,
+                  'add province = "<XX>" to the site') from None
+    return {"zone": facts.zone, "degree_days": facts.degree_days, "altitude_m": facts.altitude_m}
+
+
+def _dates(key_path: str) -> Callable[[Any], tuple[str, ...]]:
+    """Extra holidays: a list of "MM-DD" (every year) or "YYYY-MM-DD" (once)."""
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise Bad(f"{value!r} is not a list", 'a list like ["12-07", "2026-06-02"]')
         try:
-            date.fromisoformat(text if text.count("-") == 2 else f"2024-{text}")
-        except ValueError:
-            raise Bad(f"{item!r} is not a date", "\"MM-DD\" (yearly) or \"YYYY-MM-DD\"") from None
-        out.append(text)
-    return out
+            parse_extra_dates(value, key_path)
+        except NormaliseError as exc:
+            raise Bad(f"{exc.value!r} at {exc.field} is not a date", exc.expected) from None
+        return tuple(str(v).strip() for v in value)
+    return convert
 
 
-def _mqtt(raw: Any, problems: list[Problem]) -> Any:
-    validate = _uplink_validator()
-    if validate is None:
-        # The uplink package is not installed in this build: keep the table as given.
-        return raw
-    settings, found = validate(raw)
-    problems.extend(p if isinstance(p, Problem) else Problem("mqtt", str(p)) for p in found)
+def _mqtt(raw: dict[str, Any], site: str, base: Path, problems: list[Problem]) -> Any:
+    if "mqtt" not in raw:
+        return None  # no upstream: data stays in the local database (logged at start)
+    settings, found = validate_mqtt(raw["mqtt"], site=site or None, base_dir=base)
+    problems.extend(_problem_from_text(text, "mqtt") for text in found)
     return settings
 
 
-def _uplink_validator() -> Callable[[Any], tuple[Any, list[Any]]] | None:
-    try:
-        module = importlib.import_module("gateway.uplink.config")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("gateway.uplink", "gateway.uplink.config"):
-            raise
-        return None
-    return getattr(module, "validate_mqtt_config", None)
+def _problem_from_text(text: str, section: str) -> Problem:
+    """A "key.path: message" string from another module's validator as a Problem."""
+    key, sep, message = str(text).partition(": ")
+    if not sep or " " in key:
+        return Problem(section, str(text))
+    return Problem(key, message)
 
 
 def _plugins(t: Table, problems: list[Problem],
@@ -244,6 +280,8 @@ def _plugin_options(cls: type, name: str, options: dict[str, Any],
     except Exception as exc:  # a plugin's bug must not hide the rest of the report
         logging.getLogger("gateway.config").exception("plugin %s validate_config failed", name)
         found = [f"validate_config failed: {exc!r}"]
+    prefix = f"plugins.{name}"
     for text in found:
-        problems.append(Problem(f"plugins.{name}.{text}" if not str(text).startswith(
-            f"plugins.{name}") else str(text), "", hint=""))
+        p = _problem_from_text(text, prefix)
+        key = p.key if p.key.startswith(prefix) else f"{prefix}.{p.key}"
+        problems.append(Problem(key, p.message, hint=f"see the {name} plugin's example config"))

@@ -60,11 +60,17 @@ class GatewaySettings:
 class IngestSettings:
     host: str = "0.0.0.0"
     port: int = 4590
-    idle_timeout_s: float = 1200.0
-    max_connections: int = 500
-    max_frame_bytes: int = 1047     # 15 header + 1024 body + 8 tag
-    max_pending_frames: int = 10000 # writer queue bound: back-pressure beyond it
-    group_commit_ms: int = 50       # writer waits this long to batch frames into one commit
+    idle_timeout_s: float = 300.0       # no bytes for this long: close the connection
+    max_connections: int = 1000
+    max_frames_per_s: float = 100.0     # per connection, after `burst`
+    burst: int = 200
+    max_buffered_bytes: int = 65536     # per connection: frames awaiting commit + partial frame
+    max_garbage_bytes: int = 16384      # bytes skipped since the last good frame: close
+    max_failures: int = 5               # consecutive dropped frames: close
+    drain_timeout_s: float = 10.0       # on shutdown/EOF: wait this long to ACK in-flight frames
+    writer_queue: int = 4096            # frames waiting for the writer: back-pressure beyond it
+    writer_max_batch: int = 512         # frames per group commit
+    writer_linger_ms: float = 2.0       # wait this long for more frames before committing
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +90,8 @@ class SiteSettings:
     altitude_m: int
     gas_kwh_per_smc: float          # calorific value used for Smc -> kWh
     gas_coefficient_c: float | None = None   # explicit ARERA C; None = from altitude/GG
-    holidays: tuple[str, ...] = ()  # extra holidays: "MM-DD" every year or "YYYY-MM-DD"
+    holidays: tuple[str, ...] = ()  # extra closing days for schedules: "MM-DD" or "YYYY-MM-DD"
+    band_holidays: tuple[str, ...] = ()  # extra F3 days for ARERA bands (e.g. a new holiday)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -112,3 +119,11 @@ class Config:
     @property
     def site(self) -> SiteSettings:
         return self.sites[self.gateway.site]
+
+    @property
+    def mqtt_prefix(self) -> str:
+        """Topic prefix of every upstream message (the uplink's setting, default "meterkit")."""
+        if isinstance(self.mqtt, dict):
+            return str(self.mqtt.get("prefix") or self.mqtt.get("topic_prefix") or "meterkit")
+        return str(getattr(self.mqtt, "prefix", None) or getattr(self.mqtt, "topic_prefix", None)
+                   or "meterkit")

@@ -168,10 +168,13 @@ class ExtraDate:
             return None
 
 
-def parse_extra_dates(items: Iterable[str], key_path: str) -> tuple[ExtraDate, ...]:
-    """Parse config strings "MM-DD" (yearly) or "YYYY-MM-DD" (once); errors name `key_path[i]`."""
+def parse_extra_dates(items: Iterable[str | date], key_path: str) -> tuple[ExtraDate, ...]:
+    """Parse config "MM-DD" (yearly) or "YYYY-MM-DD"/a TOML date (once); errors name key_path[i]."""
     out: list[ExtraDate] = []
     for i, raw in enumerate(items):
+        if isinstance(raw, date):
+            out.append(ExtraDate(raw.month, raw.day, raw.year))
+            continue
         text = raw.strip() if isinstance(raw, str) else raw
         parts = text.split("-") if isinstance(text, str) else []
         try:

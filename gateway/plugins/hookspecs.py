@@ -7,8 +7,8 @@ it in ``gateway.toml`` under ``[plugins.<name>]``. The host instantiates it as
 Hooks run in the plugin's own task with its own bounded queue: a slow or failing plugin never
 blocks ingest; its exceptions are caught, logged and counted by the host.
 
-`tests/gateway/test_hookspecs.py` fails when a hook here lacks a docstring or when the host calls
-a hook that is not listed here.
+`tests/gateway/service/test_hookspecs.py` fails when a hook here lacks a docstring or when the
+host calls a hook that is not listed here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from typing import Any, Protocol
 
 from gateway.model import DeviceEvent, PluginResult, Reading, ReadingBatch
 
-__all__ = ["ENTRY_POINT_GROUP", "HOOKS", "InputReading", "PluginContext", "PluginError", "PluginSpec"]
+__all__ = [
+    "ENTRY_POINT_GROUP", "HOOKS", "InputReading", "PluginContext", "PluginError", "PluginSpec",
+]
 
 ENTRY_POINT_GROUP = "meterkit.plugins"
 

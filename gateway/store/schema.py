@@ -43,9 +43,10 @@ plugins use ``"<plugin>:<name>"`` ids (``"modbus:sdm630-1"``).
     uptime_s; free_heap; queue_depth; queue_dropped; boot_count; received_at.
 
 ``commands`` — the per-device downlink command queue (:mod:`gateway.commands`)
-    cmd_id INTEGER PK AUTOINCREMENT (never reused, carried on the wire); device_id; name;
-    params TEXT (JSON object); state ``queued`` → ``sent`` → ``done`` | ``failed``; send_count;
-    result TEXT (status and detail from COMMAND_RESULT, JSON); created_at; updated_at.
+    id INTEGER PK AUTOINCREMENT; device_id; cmd_id (the u16 wire id, 1..65535, per device,
+    allocated in sequence and wrapping); name; params TEXT (JSON object of integers); state
+    ``queued`` → ``sent`` → ``done`` | ``failed``; send_count (ACKs that carried it); result
+    TEXT (JSON ``{"status", "detail"}`` from COMMAND_RESULT); created_at; updated_at.
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ CREATE TABLE IF NOT EXISTS device_status (
 );
 
 CREATE TABLE IF NOT EXISTS commands (
-    cmd_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     device_id  TEXT NOT NULL,
+    cmd_id     INTEGER NOT NULL CHECK (cmd_id BETWEEN 1 AND 65535),
     name       TEXT NOT NULL,
     params     TEXT NOT NULL DEFAULT '{}',
     state      TEXT NOT NULL DEFAULT 'queued'
@@ -147,6 +149,7 @@ CREATE TABLE IF NOT EXISTS commands (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS commands_pending ON commands (device_id, state);
+CREATE INDEX IF NOT EXISTS commands_wire_id ON commands (device_id, cmd_id);
 """
 
 register_schema(SCHEMA_OWNER, SCHEMA_SQL)

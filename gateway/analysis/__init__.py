@@ -1,0 +1,1 @@
+"""Baselines, savings and contract settlements (IPMVP) on meterkit data; import submodules."""

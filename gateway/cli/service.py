@@ -1,0 +1,112 @@
+"""Handlers of `meterkit gateway run | check-config | status`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.config import Config, ConfigError, check_config, load_config
+
+__all__ = ["cmd_check_config", "cmd_run", "cmd_status", "load_or_report"]
+
+
+def load_or_report(path: str) -> Config | None:
+    """The config, or None after printing every problem to stderr (never a traceback)."""
+    try:
+        return load_config(Path(path))
+    except ConfigError as exc:
+        print(f"{path}: {len(exc.problems)} problem(s); run `meterkit gateway check-config "
+              f"--config {path}`", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    problems = check_config(Path(args.config))
+    if args.json:
+        print(json.dumps({"config": args.config, "ok": not problems,
+                          "problems": [p.as_dict() for p in problems]}, indent=2))
+    elif problems:
+        print(f"{args.config}: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"  {p}")
+    else:
+        print(f"{args.config}: OK")
+    return 1 if problems else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    from gateway.logs import setup_logging
+    from gateway.service import run_gateway
+    from gateway.store.db import StorageError
+    from gateway.store.keybox import KeyBoxError
+
+    setup_logging(config.gateway.log_level, config.gateway.log_format)
+    try:
+        return asyncio.run(run_gateway(config))
+    except (StorageError, KeyBoxError, OSError) as exc:
+        # Start-up failures an operator can fix: one clear line, exit 1 (systemd retries).
+        print(f"meterkit gateway run: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    from gateway.health import read_status
+
+    report = read_status(config.gateway.state_dir)
+    if args.json:
+        print(json.dumps({"running": report.running, "problem": report.problem,
+                          "path": str(report.path), "status": report.snap}, indent=2))
+    else:
+        _print_status(report.snap, report.problem)
+    return 0 if report.running else 3
+
+
+def _print_status(snap: dict[str, Any] | None, problem: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if problem:
+        console.print(f"[bold red]{problem}[/]")
+    if snap is None:
+        return
+    when = datetime.fromtimestamp(float(snap.get("time", 0)), UTC).isoformat(timespec="seconds")
+    table = Table(title=f"gateway status (pid {snap.get('pid')}, {snap.get('state')}, {when})")
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    ingest, db = snap.get("ingest", {}), snap.get("db", {})
+    rows = [
+        ("uptime", f"{snap.get('uptime_s')} s"),
+        ("connections open", ingest.get("connections_open")),
+        ("frames/s", snap.get("frames_per_s")),
+        ("frames committed", ingest.get("frames_committed")),
+        ("frames dropped", _kv(ingest.get("dropped", {}))),
+        ("writer queue", snap.get("writer", {}).get("queue")),
+        ("db size", f"{db.get('size_bytes', 0) / 2**20:.1f} MiB"),
+        ("last commit", f"{db.get('last_commit_age_s')} s ago"),
+        ("outbox backlog", db.get("outbox_backlog")),
+        ("uplink", _kv(snap.get("uplink", {"state": "disabled"}))),
+    ]
+    for name, plugin in snap.get("plugins", {}).items():
+        rows.append((f"plugin {name}", _kv({k: plugin.get(k) for k in (
+            "state", "queue", "errors", "timeouts", "dropped", "restarts")})))
+    for what, value in rows:
+        table.add_row(what, "-" if value in (None, "") else str(value))
+    console.print(table)
+
+
+def _kv(d: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in d.items()) or "none"

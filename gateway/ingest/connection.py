@@ -1,0 +1,350 @@
+"""One board's TCP connection: deframe, authenticate, queue for commit, ACK after the commit.
+
+Two tasks per connection. The reader deframes bytes, authenticates each frame with the device
+key, and queues it on the :class:`~gateway.writer.Writer` without waiting for the commit (a board
+may pipeline its backlog). The acker awaits the commits in order and sends one ACK per group of
+commits: ``acked`` is :meth:`AckTracker.acked`, ``server_time`` comes from the injected clock,
+pending commands ride along, and the frame is sealed with the device key under a fresh, already
+persisted downlink counter. Nothing is acknowledged before the transaction that stored it has
+committed.
+
+A connection belongs to the first device that authenticates on it. Dropped frames (unknown
+device, bad tag, malformed payload, replay, ...) are counted per reason and logged with peer and
+reason; ``max_failures`` consecutive drops close the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.ingest.acks import AckTracker
+from gateway.ingest.keys import KeyCache
+from gateway.ingest.limits import IngestLimits, TokenBucket
+from gateway.ingest.stats import IngestStats
+from gateway.registry import format_device_id
+from gateway.writer import FrameItem, FrameOutcome, Writer, WriterClosed
+from protocol import codec
+from protocol.errors import BadTag, Malformed, ProtocolError
+from protocol.frame import MAX_PAYLOAD, TYPE_NAMES, Header, parse_header
+from protocol.stream import Deframer
+
+__all__ = ["Connection"]
+
+_I64_MAX = (1 << 63) - 1
+_U32 = 0xFFFFFFFF
+
+
+@dataclass(slots=True)
+class _InFlight:
+    counter: int
+    nbytes: int
+    future: asyncio.Future[FrameOutcome]
+    reserved: bool
+    took_commands: bool
+
+
+class Connection:
+    """Serves one accepted TCP connection until EOF, idle timeout, too many failures or close."""
+
+    def __init__(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter, *,
+                 store: Writer, keys: KeyCache, limits: IngestLimits, stats: IngestStats,
+                 clock: Callable[[], float], log: logging.Logger) -> None:
+        self.reader = reader
+        self.stream = stream
+        self.store = store
+        self.keys = keys
+        self.limits = limits
+        self.stats = stats
+        self.clock = clock
+        self.log = log
+        peer = stream.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.deframer = Deframer(max_payload=MAX_PAYLOAD)
+        self.tracker = AckTracker()
+        self.bucket = TokenBucket(limits.max_frames_per_s, limits.burst)
+        self.device_id: int | None = None
+        self._did = ""
+        self._key: bytes | None = None
+        self._failures = 0
+        self._garbage_mark = 0
+        self._garbage_counted = 0
+        self._inflight: deque[_InFlight] = deque()
+        self._inflight_bytes = 0
+        self._has_inflight = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._downlink: deque[int] = deque()
+        self._reserving = False
+        self._taking_commands = False
+        self._sent_cmds: set[int] = set()
+        self._cmd_backlog: list[dict[str, Any]] = []
+        self._end: str | None = None
+        self._stopping = False
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Serve until the connection ends; return why ("eof", "idle_timeout", ...)."""
+        acker = asyncio.create_task(self._ack_loop(), name=f"ingest-ack {self.peer}")
+        reason = "internal_error"
+        try:
+            reason = await self._read_loop()
+            if reason in ("eof", "shutdown") and self._inflight:
+                # The board may still read: ACK what is committing before we hang up.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._drained(), self.limits.drain_timeout_s)
+        except Exception:
+            self.log.exception("ingest connection failed", extra={"peer": self.peer})
+        finally:
+            acker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await acker
+            self.stream.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.stream.wait_closed(), 1.0)
+        return self._end or reason
+
+    def stop_reading(self) -> None:
+        """Shutdown: read nothing more, ACK what is committing, then hang up (run() returns)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        transport = self.stream.transport
+        if not transport.is_closing():
+            transport.pause_reading()
+            self.reader.feed_eof()
+
+    async def _drained(self) -> None:
+        while self._inflight and self._end is None:
+            self._space.clear()
+            await self._space.wait()
+
+    async def _read_loop(self) -> str:
+        limits = self.limits
+        while self._end is None:
+            while (self._inflight_bytes + self.deframer.buffered() >= limits.max_buffered_bytes
+                   and self._end is None):
+                self._space.clear()
+                await self._space.wait()
+            if self._end is not None:
+                break
+            try:
+                data = await asyncio.wait_for(self.reader.read(limits.read_size),
+                                              limits.idle_timeout_s)
+            except TimeoutError:
+                self.log.info("ingest connection idle, closing",
+                              extra={"peer": self.peer, "device": self._did})
+                return "idle_timeout"
+            except (ConnectionError, OSError):
+                return "reset"
+            if not data:
+                return "shutdown" if self._stopping else "eof"
+            frames = deque(self.deframer.feed(data))
+            self._count_garbage()
+            if self.deframer.discarded_bytes - self._garbage_mark > limits.max_garbage_bytes:
+                self.log.warning("ingest connection sends garbage, closing",
+                                 extra={"peer": self.peer, "device": self._did,
+                                        "garbage_bytes": self.deframer.discarded_bytes})
+                return "garbage"
+            while frames and self._end is None:
+                try:
+                    await self._frame(frames.popleft(), frames)
+                except WriterClosed:
+                    return "shutdown"
+        return self._end or "closed"
+
+    def _count_garbage(self) -> None:
+        new = self.deframer.discarded_bytes - self._garbage_counted
+        if new:
+            self.stats.garbage_bytes += new
+            self._garbage_counted = self.deframer.discarded_bytes
+
+    def _rescan(self, raw: bytes, rest: deque[bytes]) -> None:
+        """A frame failed authentication: its bytes may hide real frames; scan them again."""
+        joined = raw + b"".join(rest)
+        rest.clear()
+        rest.extend(self.deframer.reject(joined))
+        self._count_garbage()
+
+    async def _frame(self, raw: bytes, rest: deque[bytes]) -> None:
+        self.stats.frames_received += 1
+        await self.bucket.take()
+        try:
+            h = parse_header(raw)
+        except ProtocolError as exc:  # the deframer checked it; kept for robustness
+            self._drop(exc.reason, None, exc.detail)
+            return
+        if h.downlink:
+            self._drop("downlink_frame", h, f"{TYPE_NAMES[h.ftype]} frames travel gateway→board")
+            return
+        if self.device_id is not None and h.device_id != self.device_id:
+            self._rescan(raw, rest)
+            self._drop("device_mismatch", h,
+                       f"connection belongs to {self._did}, frame says {h.device_id:08x}")
+            return
+        key = await self.keys.get(h.device_id)
+        if key is None:
+            self._rescan(raw, rest)
+            self._drop("unknown_device", h, "no such device in the registry")
+            return
+        msg = await self._decode(raw, h, key)
+        if msg is None:
+            self._rescan(raw, rest)
+            return
+        if isinstance(msg, ProtocolError):
+            self._drop(msg.reason, h, msg.detail)
+            return
+        if h.device_id != self.device_id:
+            self.device_id, self._did = h.device_id, format_device_id(h.device_id)
+        self._key = key
+        self._failures = 0
+        self._garbage_mark = self.deframer.discarded_bytes
+        await self._submit(raw, h, msg)
+
+    async def _decode(self, raw: bytes, h: Header,
+                      key: bytes) -> dict[str, Any] | ProtocolError | None:
+        """The decoded message, a ProtocolError to drop it with, or None after a bad tag."""
+        msg: dict[str, Any] = {}
+        for attempt in range(2):
+            try:
+                msg = codec.decode(raw, key)
+            except BadTag as exc:
+                fresh = await self.keys.refresh(h.device_id) if attempt == 0 else None
+                if fresh is not None and fresh != key:
+                    key = fresh  # the key was changed in the registry: try the new one
+                    continue
+                self._drop("bad_tag", h, exc.detail)
+                return None
+            except ProtocolError as exc:
+                return exc
+            break
+        for block in msg.get("blocks", ()):
+            if any(r > _I64_MAX for r in block["registers"]):
+                return Malformed(f"readings: channel {block['channel']}: a register is above "
+                                 "2^63-1, the largest value the gateway stores")
+        return msg
+
+    async def _submit(self, raw: bytes, h: Header, msg: dict[str, Any]) -> None:
+        item = FrameItem(self._did, h.counter, TYPE_NAMES[h.ftype], raw, msg, peer=self.peer,
+                         received_at=int(self.clock()))
+        reserved = took = False
+        if not self._reserving and len(self._downlink) < self.limits.downlink_block // 2:
+            item.reserve_downlink = self.limits.downlink_block
+            self._reserving = reserved = True
+        if not self._taking_commands:
+            item.take_commands = True
+            item.exclude_commands = frozenset(self._sent_cmds)
+            self._taking_commands = took = True
+        self.tracker.received(h.counter)
+        fut = await self.store.enqueue_frame(item)
+        self._inflight.append(_InFlight(h.counter, len(raw), fut, reserved, took))
+        self._inflight_bytes += len(raw)
+        self._has_inflight.set()
+
+    def _drop(self, reason: str, h: Header | None, detail: str, *, failure: bool = True) -> None:
+        self.stats.dropped[reason] += 1
+        self.log.warning(
+            "frame dropped: %s", reason,
+            extra={"peer": self.peer, "reason": reason, "detail": detail,
+                   "device": f"{h.device_id:08x}" if h else self._did,
+                   "counter": h.counter if h else None})
+        if failure:
+            self._failures += 1
+            if self._failures >= self.limits.max_failures and self._end is None:
+                self.log.warning("too many bad frames, closing connection",
+                                 extra={"peer": self.peer, "device": self._did,
+                                        "failures": self._failures})
+                self._finish("too_many_failures")
+
+    def _finish(self, reason: str) -> None:
+        if self._end is None:
+            self._end = reason
+        self._space.set()
+        self.stream.close()
+
+    # -- acknowledging ----------------------------------------------------------------------
+
+    async def _ack_loop(self) -> None:
+        try:
+            await self._ack_forever()
+        except (WriterClosed, ConnectionError, OSError) as exc:
+            self.log.info("ingest connection stops acknowledging: %r", exc,
+                          extra={"peer": self.peer, "device": self._did})
+            self._finish("shutdown")
+        except Exception:
+            self.log.exception("ingest acknowledger failed", extra={"peer": self.peer})
+            self._finish("internal_error")
+
+    async def _ack_forever(self) -> None:
+        while True:
+            while not self._inflight:
+                self._has_inflight.clear()
+                await self._has_inflight.wait()
+            head = self._inflight[0]
+            with contextlib.suppress(Exception):
+                await asyncio.shield(head.future)
+            need_ack = False
+            while self._inflight and self._inflight[0].future.done():
+                need_ack |= self._settle(self._inflight.popleft())
+            self._space.set()
+            if (need_ack or self._cmd_backlog) and self._end is None:
+                await self._send_ack()
+
+    def _settle(self, f: _InFlight) -> bool:
+        """Apply one commit outcome; True if it lets the board forget a frame (ACK due)."""
+        self._inflight_bytes -= f.nbytes
+        try:
+            out = f.future.result()
+        except (WriterClosed, asyncio.CancelledError) as exc:
+            out = FrameOutcome("error", detail=repr(exc))
+        if f.reserved:
+            self._reserving = False
+            if out.downlink is not None:
+                self._downlink.extend(out.downlink)
+        if f.took_commands:
+            self._taking_commands = False
+            for cmd in out.commands:
+                if cmd["cmd_id"] not in self._sent_cmds:
+                    self._sent_cmds.add(cmd["cmd_id"])
+                    self._cmd_backlog.append(cmd)
+        if out.committed:
+            self.tracker.committed(f.counter)
+            self.stats.frames_committed += 1
+            if out.status == "duplicate":
+                self.stats.frames_duplicate += 1
+            return True
+        if out.status == "replay":
+            self.tracker.dropped(f.counter)
+            self._drop("replay", None, f"counter {f.counter}: {out.detail}")
+        else:  # refused / error: the board must keep it, so nothing above it is acked
+            self.tracker.blocked(f.counter)
+            reason = "storage_refused" if out.status == "refused" else "storage_error"
+            self._drop(reason, None, f"counter {f.counter}: {out.detail}", failure=False)
+        return False
+
+    async def _send_ack(self) -> None:
+        acked = self.tracker.acked()
+        if acked is None or self._key is None:
+            return
+        if not self._downlink:
+            self._downlink.extend(await self.store.reserve_downlink(self._did,
+                                                                    self.limits.downlink_block))
+        cmds, self._cmd_backlog = self._cmd_backlog[:8], self._cmd_backlog[8:]
+        frame = codec.encode({
+            "type": "ack", "device_id": self.device_id, "counter": self._downlink.popleft(),
+            "acked": acked, "server_time": int(self.clock()) & _U32, "commands": cmds,
+        }, self._key)
+        try:
+            self.stream.write(frame)
+            await asyncio.wait_for(self.stream.drain(), self.limits.ack_write_timeout_s)
+        except (ConnectionError, OSError, TimeoutError):
+            self._finish("ack_write_failed")
+            return
+        self.stats.acks_sent += 1
+

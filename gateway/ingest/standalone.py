@@ -1,0 +1,74 @@
+"""Ingest alone (database, writer, TCP server) as a process, for tests and benchmarks.
+
+``python -m gateway.ingest.standalone --db DB --secret FILE --port N`` serves boards where a
+test needs a gateway it can ``kill -9``; production runs the whole service (``meterkit gateway
+run``), which composes the same classes. Devices must already be in the registry (``--db``);
+``--secret`` is the gateway secret file that seals their keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.ingest.keys import KeyCache
+from gateway.ingest.limits import IngestLimits
+from gateway.ingest.server import IngestServer
+from gateway.store.db import Database
+from gateway.store.keybox import KeyBox
+from gateway.writer import Writer
+
+__all__ = ["main", "serve"]
+
+
+async def serve(db_path: Path, secret_path: Path, host: str, port: int, *,
+                synchronous: str = "FULL", ready_file: Path | None = None) -> None:
+    """Run database, writer and server until SIGTERM/SIGINT."""
+    box = KeyBox.load_or_create(secret_path)
+    db = await Database.open(db_path, synchronous=synchronous)
+    writer = Writer(db)
+    keys = KeyCache(db, box)
+    await keys.load()
+    server = IngestServer(writer, keys, host=host, port=port, limits=IngestLimits())
+    writer_task = asyncio.create_task(writer.run(), name="writer")
+    await server.start()
+    if ready_file is not None:
+        ready_file.write_text(f"{server.port}\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+        await writer.close()
+        await writer_task
+        await db.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway.ingest.standalone",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True, help="SQLite database file")
+    parser.add_argument("--secret", type=Path, required=True, help="gateway secret file")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4700)
+    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "EXTRA"))
+    parser.add_argument("--ready-file", type=Path, help="write the bound port here when ready")
+    parser.add_argument("--log-level", default="WARNING")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve(args.db, args.secret, args.host, args.port,
+                      synchronous=args.synchronous, ready_file=args.ready_file))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""Device registry in the gateway database: identity, sealed key, site, channels, health, counters.
+
+Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.write``/``db.read``:
+
+    add_device(conn, box, device_id, key, *, site, channels=None, calibration=None,
+               replace=False, now=None) -> Device
+    update_device(conn, device_id, *, site=None, channels=None, calibration=None, now=None)
+    get_device(conn, device_id) -> Device | None          # never carries the key
+    get_device_key(conn, box, device_id) -> bytes | None  # the clear 16-byte key
+    list_devices(conn) -> list[Device]
+    remove_device(conn, device_id) -> bool
+    next_downlink_counter(conn, device_id) -> int
+    reserve_downlink_counters(conn, device_id, n) -> range
+
+``device_id`` may be an int (uint32 from a frame header) or text; board ids are stored as 8
+lowercase hex digits, input-plugin devices as ``"<plugin>:<name>"`` (they have no key).
+:class:`gateway.ingest.keys.KeyCache` is the async in-memory key lookup ingest uses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.store import schema as _schema  # noqa: F401  (registers the tables)
+from gateway.store.keybox import KeyBox
+
+__all__ = [
+    "CHANNEL_KINDS",
+    "Device",
+    "RegistryError",
+    "add_device",
+    "format_device_id",
+    "get_device",
+    "get_device_key",
+    "list_devices",
+    "next_downlink_counter",
+    "remove_device",
+    "reserve_downlink_counters",
+    "update_device",
+    "validate_channels",
+]
+
+CHANNEL_KINDS = ("electric", "gas")
+_BOARD_ID = re.compile(r"^[0-9a-f]{8}$")
+_PLUGIN_ID = re.compile(r"^[a-z0-9_.-]+:[A-Za-z0-9_.:-]+$")
+_UINT32_MAX = 0xFFFFFFFF
+
+
+class RegistryError(ValueError):
+    """A registry operation was given a bad value: `field`, the `value` and what is expected."""
+
+    def __init__(self, message: str, *, field: str, value: Any = None) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.value = value
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One registry row, without its key."""
+
+    device_id: str
+    site: str
+    channels: dict[str, dict[str, Any]]
+    calibration: dict[str, Any] = field(default_factory=dict)
+    has_key: bool = False
+    fw: str | None = None
+    config_hash: int | None = None
+    reset_cause: str | None = None
+    time_synced: bool | None = None
+    csq: int | None = None
+    queue_depth: int | None = None
+    supply_mv: int | None = None
+    last_seen: int | None = None
+    last_peer: str | None = None
+    last_hello_at: int | None = None
+    downlink_counter: int = 0
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def is_board(self) -> bool:
+        return bool(_BOARD_ID.match(self.device_id))
+
+
+def format_device_id(device_id: int | str) -> str:
+    """Canonical text id: uint32 → ``"0000a1b2"``; hex text lower-cased; plugin ids as given."""
+    if isinstance(device_id, int) and not isinstance(device_id, bool):
+        if not 0 <= device_id <= _UINT32_MAX:
+            raise RegistryError(f"{device_id} is not a uint32", field="device_id",
+                                value=device_id)
+        return f"{device_id:08x}"
+    if isinstance(device_id, str):
+        text = device_id.strip()
+        low = text.lower()
+        if low.startswith("0x"):
+            low = low[2:]
+        if re.fullmatch(r"[0-9a-f]{1,8}", low):
+            return low.rjust(8, "0")
+        if _PLUGIN_ID.match(text):
+            return text
+    raise RegistryError(
+        f"{device_id!r} is neither a board id (up to 8 hex digits, e.g. 0000a1b2) nor a "
+        "plugin device id ('<plugin>:<name>', e.g. modbus:sdm630-1)",
+        field="device_id", value=device_id,
+    )
+
+
+def validate_channels(channels: dict[Any, Any]) -> dict[str, dict[str, Any]]:
+    """Check a channel map (index → {name, kind, unit, ...}) and return it with text keys."""
+    if not isinstance(channels, dict):
+        raise RegistryError(f"must be an object, got {type(channels).__name__}",
+                            field="channels", value=channels)
+    out: dict[str, dict[str, Any]] = {}
+    names: set[str] = set()
+    for raw_key, spec in channels.items():
+        key = str(raw_key)
+        where = f"channels.{key}"
+        if not isinstance(spec, dict):
+            raise RegistryError(f"must be an object, got {type(spec).__name__}", field=where,
+                                value=spec)
+        name = spec.get("name")
+        if not isinstance(name, str) or not name:
+            raise RegistryError(f"'name' must be a non-empty string, got {name!r}",
+                                field=f"{where}.name", value=name)
+        if name in names:
+            raise RegistryError(f"channel name {name!r} is used twice", field=f"{where}.name",
+                                value=name)
+        names.add(name)
+        kind = spec.get("kind")
+        if kind not in CHANNEL_KINDS:
+            raise RegistryError(f"'kind' must be one of {CHANNEL_KINDS}, got {kind!r}",
+                                field=f"{where}.kind", value=kind)
+        out[key] = dict(spec)
+    return out
+
+
+def _check_key(device_id: str, key: bytes | None) -> None:
+    is_board = bool(_BOARD_ID.match(device_id))
+    if is_board and (not isinstance(key, bytes | bytearray) or len(key) != 16):
+        raise RegistryError(
+            f"board {device_id} needs a 16-byte AES-128 key, got "
+            f"{'none' if key is None else f'{len(key)} bytes'}", field="key")
+    if not is_board and key is not None:
+        raise RegistryError(f"plugin device {device_id} takes no key", field="key")
+
+
+def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | str,
+               key: bytes | None, *, site: str, channels: dict[Any, Any] | None = None,
+               calibration: dict[str, Any] | None = None, replace: bool = False,
+               now: int | None = None) -> Device:
+    """Register a device (its key sealed with `box`); `replace=True` overwrites key and config.
+
+    Replacing keeps the downlink counter, so downlink nonces never repeat under an old key.
+    """
+    did = format_device_id(device_id)
+    _check_key(did, key)
+    if key is not None and box is None:
+        raise RegistryError("a KeyBox is needed to store a key", field="key")
+    if not isinstance(site, str):
+        raise RegistryError(f"must be text, got {site!r}", field="site", value=site)
+    chans = validate_channels(channels or {})
+    calib = calibration or {}
+    if not isinstance(calib, dict):
+        raise RegistryError("must be an object", field="calibration", value=calib)
+    now = int(time.time()) if now is None else now
+    sealed = box.seal(did, bytes(key)) if key is not None and box is not None else None
+    exists = conn.execute("SELECT 1 FROM devices WHERE device_id = ?", (did,)).fetchone()
+    if exists and not replace:
+        raise RegistryError(f"device {did} is already registered (use replace)",
+                            field="device_id", value=did)
+    if exists:
+        conn.execute(
+            "UPDATE devices SET key_enc = ?, site = ?, channels = ?, calibration = ?, "
+            "updated_at = ? WHERE device_id = ?",
+            (sealed, site, json.dumps(chans), json.dumps(calib), now, did))
+    else:
+        conn.execute(
+            "INSERT INTO devices (device_id, key_enc, site, channels, calibration, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (did, sealed, site, json.dumps(chans), json.dumps(calib), now, now))
+    device = get_device(conn, did)
+    assert device is not None  # just written in this transaction
+    return device
+
+
+def update_device(conn: sqlite3.Connection, device_id: int | str, *, site: str | None = None,
+                  channels: dict[Any, Any] | None = None,
+                  calibration: dict[str, Any] | None = None, now: int | None = None) -> Device:
+    """Change a device's site, channel map or calibration; RegistryError if it is unknown."""
+    did = format_device_id(device_id)
+    sets: list[str] = []
+    args: list[Any] = []
+    if site is not None:
+        sets.append("site = ?")
+        args.append(site)
+    if channels is not None:
+        sets.append("channels = ?")
+        args.append(json.dumps(validate_channels(channels)))
+    if calibration is not None:
+        sets.append("calibration = ?")
+        args.append(json.dumps(calibration))
+    sets.append("updated_at = ?")
+    args.append(int(time.time()) if now is None else now)
+    cur = conn.execute(f"UPDATE devices SET {', '.join(sets)} WHERE device_id = ?",
+                       (*args, did))
+    if cur.rowcount == 0:
+        raise RegistryError(f"device {did} is not registered", field="device_id", value=did)
+    device = get_device(conn, did)
+    assert device is not None
+    return device
+
+
+_COLUMNS = (
+    "device_id, key_enc IS NOT NULL AS has_key, site, channels, calibration, fw, config_hash, "
+    "reset_cause, time_synced, csq, queue_depth, supply_mv, last_seen, last_peer, "
+    "last_hello_at, downlink_counter, created_at, updated_at"
+)
+
+
+def _row_to_device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
+    (did, has_key, site, channels, calibration, fw, config_hash, reset_cause, time_synced,
+     csq, queue_depth, supply_mv, last_seen, last_peer, last_hello_at, downlink_counter,
+     created_at, updated_at) = tuple(row)
+    return Device(
+        device_id=did, site=site, channels=json.loads(channels),
+        calibration=json.loads(calibration), has_key=bool(has_key), fw=fw,
+        config_hash=config_hash, reset_cause=reset_cause,
+        time_synced=None if time_synced is None else bool(time_synced), csq=csq,
+        queue_depth=queue_depth, supply_mv=supply_mv, last_seen=last_seen,
+        last_peer=last_peer, last_hello_at=last_hello_at, downlink_counter=downlink_counter,
+        created_at=created_at, updated_at=updated_at,
+    )
+
+
+def get_device(conn: sqlite3.Connection, device_id: int | str) -> Device | None:
+    """The registry row of `device_id`, or None."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM devices WHERE device_id = ?",
+                       (format_device_id(device_id),)).fetchone()
+    return _row_to_device(row) if row else None
+
+
+def get_device_key(conn: sqlite3.Connection, box: KeyBox, device_id: int | str) -> bytes | None:
+    """The clear key of a board, or None if the device is unknown or has no key."""
+    did = format_device_id(device_id)
+    row = conn.execute("SELECT key_enc FROM devices WHERE device_id = ?", (did,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return box.open(did, bytes(row[0]))
+
+
+def all_device_keys(conn: sqlite3.Connection, box: KeyBox) -> dict[str, bytes]:
+    """Every board's clear key by device id (for warming the ingest key cache)."""
+    rows = conn.execute("SELECT device_id, key_enc FROM devices WHERE key_enc IS NOT NULL")
+    return {did: box.open(did, bytes(blob)) for did, blob in rows}
+
+
+def list_devices(conn: sqlite3.Connection) -> list[Device]:
+    """All devices, ordered by id."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM devices ORDER BY device_id").fetchall()
+    return [_row_to_device(r) for r in rows]
+
+
+def remove_device(conn: sqlite3.Connection, device_id: int | str) -> bool:
+    """Delete a device from the registry (its stored frames and readings stay); True if found."""
+    did = format_device_id(device_id)
+    # Undelivered commands fail (rows stay, so a re-added board never sees a cmd_id reused).
+    conn.execute(
+        "UPDATE commands SET state = 'failed', result = ?, updated_at = ? "
+        "WHERE device_id = ? AND state IN ('queued', 'sent')",
+        (json.dumps({"status": "failed", "detail": 0, "reason": "device removed"}),
+         int(time.time()), did))
+    return conn.execute("DELETE FROM devices WHERE device_id = ?", (did,)).rowcount > 0
+
+
+def reserve_downlink_counters(conn: sqlite3.Connection, device_id: int | str, n: int) -> range:
+    """Reserve `n` fresh downlink counters for `device_id`; persisted when the transaction commits.
+
+    The stored value is the highest counter ever handed out; counters reserved but unused
+    before a crash are skipped, never reused, so (key, counter) nonces never repeat.
+    """
+    if n < 1:
+        raise RegistryError(f"must be at least 1, got {n}", field="n", value=n)
+    did = format_device_id(device_id)
+    row = conn.execute(
+        "UPDATE devices SET downlink_counter = downlink_counter + ? WHERE device_id = ? "
+        "RETURNING downlink_counter", (n, did)).fetchone()
+    if row is None:
+        raise RegistryError(f"device {did} is not registered", field="device_id", value=did)
+    high = int(row[0])
+    if high > _UINT32_MAX:
+        raise RegistryError(
+            f"downlink counter of {did} would pass 2^32-1 ({high}); rotate the device key",
+            field="downlink_counter", value=high)
+    return range(high - n + 1, high + 1)
+
+
+def next_downlink_counter(conn: sqlite3.Connection, device_id: int | str) -> int:
+    """Hand out one fresh downlink counter (see :func:`reserve_downlink_counters`)."""
+    return reserve_downlink_counters(conn, device_id, 1).start

@@ -1,0 +1,169 @@
+"""Sync SQL that stores one decoded uplink frame (or plugin readings) inside the writer's txn.
+
+``store_frame(conn, item, now) -> FrameOutcome`` inserts the raw frame and, only when the frame
+is new, its decoded content: readings, events, status, HELLO fields, command results. A
+byte-identical frame already stored is a ``duplicate`` (acknowledged again); a different frame
+under a stored (device, counter) is a ``replay`` (dropped). ``store_input_readings`` does the
+same for rows submitted by input plugins. Called by :class:`gateway.writer.Writer` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway import commands
+from gateway.registry import reserve_downlink_counters
+
+__all__ = ["FrameItem", "FrameOutcome", "InputRow", "store_frame", "store_input_readings"]
+
+log = logging.getLogger("gateway.writer")
+
+
+@dataclass(slots=True)
+class FrameItem:
+    """An authenticated, decoded uplink frame on its way to the database."""
+
+    device_id: str              # "0000a1b2"
+    counter: int
+    ftype: str                  # "hello" | "readings" | "status" | "event" | "command_result"
+    raw: bytes
+    msg: dict[str, Any]         # protocol.codec.decode() output
+    peer: str = ""
+    received_at: int = 0
+    reserve_downlink: int = 0   # >0: also reserve that many downlink counters (same txn)
+    take_commands: bool = False  # also take pending commands for the next ACK (same txn)
+    exclude_commands: frozenset[int] = frozenset()
+
+
+@dataclass(slots=True)
+class FrameOutcome:
+    """What the writer did with a frame. `status` decides whether the connection may ACK it."""
+
+    status: str                 # "stored" | "duplicate" | "replay" | "refused" | "error"
+    readings: int = 0           # new readings rows
+    readings_ignored: int = 0   # intervals already stored under another frame
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    downlink: range | None = None
+    detail: str = ""
+
+    @property
+    def committed(self) -> bool:
+        """True when the frame is in the database (new or earlier): the device may forget it."""
+        return self.status in ("stored", "duplicate")
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    """One validated input-plugin reading, ready for the readings table."""
+
+    device_id: str
+    channel: str
+    unit: str
+    interval_start: int
+    interval_s: int
+    register: int
+    flags: int
+
+
+_INSERT_READING = (
+    "INSERT INTO readings (device_id, channel, unit, interval_start, interval_s, register, "
+    "flags, frame_counter, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (device_id, channel, interval_start) DO NOTHING"
+)
+
+
+def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
+                refuse_new: bool = False) -> FrameOutcome:
+    """Store `item`; `refuse_new` (size cap reached) refuses new frames, still admits duplicates."""
+    did = item.device_id
+    existing = conn.execute("SELECT raw FROM frames WHERE device_id = ? AND counter = ?",
+                            (did, item.counter)).fetchone()
+    if existing is not None:
+        # raw is NULL once retention pruned it; the counter was stored, so it is a resend.
+        if existing[0] is None or bytes(existing[0]) == item.raw:
+            out = FrameOutcome("duplicate")
+        else:
+            out = FrameOutcome("replay", detail=f"counter {item.counter} is already stored "
+                                                "with different bytes")
+    elif refuse_new:
+        out = FrameOutcome("refused", detail="database size cap reached")
+    else:
+        conn.execute(
+            "INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (did, item.counter, item.ftype, item.raw, item.received_at or now, item.peer))
+        out = FrameOutcome("stored")
+        _store_content(conn, item, out, now)
+    if item.reserve_downlink:
+        out.downlink = reserve_downlink_counters(conn, did, item.reserve_downlink)
+    if item.take_commands and out.committed:
+        out.commands = commands.take_for_ack(conn, did, exclude=item.exclude_commands, now=now)
+    return out
+
+
+def _store_content(conn: sqlite3.Connection, item: FrameItem, out: FrameOutcome,
+                   now: int) -> None:
+    msg, did, ctr = item.msg, item.device_id, item.counter
+    received = item.received_at or now
+    if item.ftype == "readings":
+        rows = []
+        for block in msg["blocks"]:
+            channel = str(block["channel"])
+            start, step, unit = block["start"], block["interval_s"], block["unit"]
+            for i, (reg, flags) in enumerate(zip(block["registers"], block["flags"],
+                                                 strict=True)):
+                rows.append((did, channel, unit, start + i * step, step, reg, flags, ctr,
+                             received))
+        before = conn.total_changes
+        conn.executemany(_INSERT_READING, rows)
+        out.readings = conn.total_changes - before
+        out.readings_ignored = len(rows) - out.readings
+    elif item.ftype == "event":
+        conn.executemany(
+            "INSERT INTO device_events (device_id, frame_counter, idx, time, code, channel, "
+            "value, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (device_id, frame_counter, idx) DO NOTHING",
+            [(did, ctr, i, e["time"], e["code"], e["channel"], e["value"], received)
+             for i, e in enumerate(msg["events"])])
+    elif item.ftype == "status":
+        cur = conn.execute(
+            "INSERT INTO device_status (device_id, frame_counter, time, supply_mv, battery_mv, "
+            "csq, temp_dc, uptime_s, free_heap, queue_depth, queue_dropped, boot_count, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (device_id) DO UPDATE SET frame_counter = excluded.frame_counter, "
+            "time = excluded.time, supply_mv = excluded.supply_mv, "
+            "battery_mv = excluded.battery_mv, csq = excluded.csq, temp_dc = excluded.temp_dc, "
+            "uptime_s = excluded.uptime_s, free_heap = excluded.free_heap, "
+            "queue_depth = excluded.queue_depth, queue_dropped = excluded.queue_dropped, "
+            "boot_count = excluded.boot_count, received_at = excluded.received_at "
+            "WHERE excluded.frame_counter > device_status.frame_counter",
+            (did, ctr, msg["time"], msg["supply_mv"], msg["battery_mv"], msg["csq"],
+             msg["temp_dc"], msg["uptime_s"], msg["free_heap"], msg["queue_depth"],
+             msg["queue_dropped"], msg["boot_count"], received))
+        if cur.rowcount:
+            conn.execute("UPDATE devices SET csq = ?, queue_depth = ?, supply_mv = ? "
+                         "WHERE device_id = ?",
+                         (msg["csq"], msg["queue_depth"], msg["supply_mv"], did))
+    elif item.ftype == "hello":
+        fw = ".".join(str(x) for x in msg["fw"])
+        conn.execute(
+            "UPDATE devices SET fw = ?, config_hash = ?, reset_cause = ?, time_synced = ?, "
+            "last_hello_at = ? WHERE device_id = ?",
+            (fw, msg["config_hash"], msg["reset_cause"], int(bool(msg["time_synced"])),
+             received, did))
+    elif item.ftype == "command_result" and not commands.record_result(
+            conn, did, msg["cmd_id"], msg["status"], msg.get("detail", 0), now=now):
+        log.info("command result for no pending command",
+                 extra={"device": did, "cmd_id": msg["cmd_id"], "status": msg["status"]})
+
+
+def store_input_readings(conn: sqlite3.Connection, rows: list[InputRow], now: int) -> int:
+    """Insert plugin readings (first value per interval wins); return how many were new."""
+    before = conn.total_changes
+    conn.executemany(_INSERT_READING, [
+        (r.device_id, r.channel, r.unit, r.interval_start, r.interval_s, r.register, r.flags,
+         None, now) for r in rows])
+    return conn.total_changes - before

@@ -1,0 +1,110 @@
+"""Commands from the platform: ``<prefix>/<site>/<device>/command/set`` → the command queue.
+
+Payload ``{"cmd_id"?: str, "name": str, "params"?: object}``. A valid command is queued with
+:func:`gateway.commands.queue_command` and a ``queued`` result is added to the outbox in the same
+transaction; anything else gets a ``rejected`` result naming the problem. Results go to
+``.../<device>/command/result`` through the outbox (durable, in order per device). The MQTT
+message is acknowledged (manual PUBACK) only after that transaction committed, so a command
+the broker handed over is never lost by a gateway crash. Authorisation is the broker's ACL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway import outbox
+from gateway.uplink.messages import command_result_message
+
+__all__ = ["CommandInputError", "CommandRequest", "command_filter", "parse_command",
+           "queue_request", "reject_request"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+QueueFn = Callable[..., int]
+
+
+class CommandInputError(ValueError):
+    """A command message that cannot be accepted; `field` is the offending key path."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A command as received (after validation)."""
+
+    device: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    cmd_id: str | None = None
+
+
+def command_filter(prefix: str, site: str) -> str:
+    """The subscription: ``<prefix>/<site>/+/command/set``."""
+    return f"{prefix}/{site}/+/command/set"
+
+
+def device_of(topic: str, prefix: str, site: str) -> str | None:
+    """The device level of a command topic, or None when the topic is not one."""
+    head = f"{prefix}/{site}/"
+    if not topic.startswith(head) or not topic.endswith("/command/set"):
+        return None
+    device = topic[len(head):-len("/command/set")]
+    return device if device and "/" not in device else None
+
+
+def parse_command(device: str, payload: bytes, *, retained: bool = False) -> CommandRequest:
+    """Validate one command payload; raises :class:`CommandInputError` with the key path."""
+    if retained:
+        raise CommandInputError("retained commands are ignored (publish with retain=false)",
+                                field="retain")
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandInputError(f"not JSON ({exc})", field="payload") from None
+    if not isinstance(doc, dict):
+        raise CommandInputError("expected a JSON object", field="payload")
+    unknown = sorted(set(doc) - {"cmd_id", "name", "params"})
+    if unknown:
+        raise CommandInputError("unknown key (known: cmd_id, name, params)", field=unknown[0])
+    cmd_id = doc.get("cmd_id")
+    if cmd_id is not None and (not isinstance(cmd_id, str) or not 0 < len(cmd_id) <= 64):
+        raise CommandInputError(f"{cmd_id!r} is not a string of 1-64 characters",
+                                field="cmd_id")
+    name = doc.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise CommandInputError(f"{name!r} is not a command name ([a-z][a-z0-9_.-]*)",
+                                field="name")
+    params = doc.get("params", {})
+    if not isinstance(params, dict):
+        raise CommandInputError(f"expected an object, got {type(params).__name__}",
+                                field="params")
+    return CommandRequest(device, name, params, cmd_id)
+
+
+def queue_request(conn: sqlite3.Connection, req: CommandRequest, *, site: str, prefix: str,
+                  queue: QueueFn) -> int:
+    """In one transaction: queue the command and add its ``queued`` result to the outbox."""
+    gw_id = queue(conn, req.device, req.name, req.params)
+    topic, payload = command_result_message(site, req.device, prefix=prefix, status="queued",
+                                            cmd_id=req.cmd_id, gateway_cmd_id=gw_id,
+                                            name=req.name)
+    outbox.add(conn, topic=topic, payload=payload, stream=f"{req.device}:command",
+               msg_id=f"{req.device}:command:{gw_id}:queued:{time.time_ns()}")
+    return gw_id
+
+
+def reject_request(conn: sqlite3.Connection, device: str, error: str, *, site: str, prefix: str,
+                   cmd_id: str | None = None, name: str | None = None) -> int:
+    """Add a ``rejected`` result naming the problem to the outbox."""
+    topic, payload = command_result_message(site, device, prefix=prefix, status="rejected",
+                                            cmd_id=cmd_id, name=name, error=error)
+    return outbox.add(conn, topic=topic, payload=payload, stream=f"{device}:command",
+                      msg_id=f"{device}:command:rejected:{time.time_ns()}")

@@ -1,0 +1,180 @@
+"""Message builders for upstream MQTT: each returns ``(topic, payload bytes)``, payloads JSON.
+
+Topics (``<prefix>/<site>/...``) and payloads are specified in docs/MQTT.md and validated by the
+JSON Schemas in docs/schemas/ (the ``schema`` field names the file and its version).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.model import DeviceEvent, PluginResult, Reading
+
+__all__ = [
+    "SCHEMA_VERSIONS", "alert_message", "command_result_message", "device_status_message",
+    "gateway_status_message", "gateway_status_topic", "plugin_result_message", "reading_message",
+    "reading_topic", "topic_segment",
+]
+
+ROME = ZoneInfo("Europe/Rome")
+SCHEMA_VERSIONS = {
+    "reading": "meterkit/reading/1",
+    "device_status": "meterkit/device_status/1",
+    "alert": "meterkit/alert/1",
+    "gateway_status": "meterkit/gateway_status/1",
+    "plugin_result": "meterkit/plugin_result/1",
+    "command_result": "meterkit/command_result/1",
+}
+_UNITS = {"kWh": "kWh", "Smc": "Smc", "m3": "m³", "m³": "m³"}
+_BANDS = {"F1", "F2", "F3"}
+
+
+def topic_segment(value: str, what: str = "topic segment") -> str:
+    """Check one topic level: non-empty, no ``/``, ``+``, ``#`` or NUL (ValueError otherwise)."""
+    if not value or any(c in value for c in "/+#\0"):
+        raise ValueError(f"{what} {value!r} is not a valid MQTT topic level")
+    return value
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      sort_keys=False, default=str).encode()
+
+
+def _instant(t: datetime, what: str) -> tuple[str, str]:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{what} {t!r} is naive; readings carry timezone-aware UTC times")
+    local = t.astimezone(ROME).isoformat(timespec="seconds")
+    utc = t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return local, utc
+
+
+def _number(x: float, what: str) -> float:
+    if not math.isfinite(x):
+        raise ValueError(f"{what} {x!r} is not a finite number")
+    return x
+
+
+def reading_topic(reading: Reading, *, prefix: str) -> str:
+    """``<prefix>/<site>/<device>/<channel>/<quantity>``."""
+    return "/".join([prefix, topic_segment(reading.site, "site"),
+                     topic_segment(reading.device, "device"),
+                     topic_segment(reading.channel, "channel"),
+                     topic_segment(reading.quantity, "quantity")])
+
+
+def reading_message(reading: Reading, *, prefix: str, backfill: bool) -> tuple[str, bytes]:
+    """One normalised interval: topic and JSON payload (schema docs/schemas/reading.v1.json)."""
+    local, utc = _instant(reading.start, "reading.start")
+    unit = _UNITS.get(reading.unit)
+    if unit is None:
+        raise ValueError(f"reading.unit {reading.unit!r} (expected kWh, Smc or m3)")
+    if reading.band is not None and reading.band not in _BANDS:
+        raise ValueError(f"reading.band {reading.band!r} (expected F1, F2, F3 or None)")
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSIONS["reading"],
+        "msg_id": reading.message_id,
+        "site": reading.site,
+        "device": reading.device,
+        "channel": reading.channel,
+        "quantity": reading.quantity,
+        "start": local,
+        "start_utc": utc,
+        "length_s": int(reading.length_s),
+        "value": _number(float(reading.value), "reading.value"),
+        "unit": unit,
+        "register": {"value": int(reading.register), "unit": reading.register_unit},
+        "flags": sorted(reading.flags),
+        "band": reading.band,
+        "backfill": bool(backfill),
+    }
+    if reading.kwh is not None:
+        doc["kwh"] = _number(float(reading.kwh), "reading.kwh")
+    if reading.extra:
+        doc["extra"] = reading.extra
+    return reading_topic(reading, prefix=prefix), _dumps(doc)
+
+
+def device_status_message(site: str, device: str, status: dict[str, Any], *, prefix: str,
+                          time: datetime) -> tuple[str, bytes]:
+    """Retained-style device status (``.../<device>/status``): online, last seen, firmware..."""
+    local, utc = _instant(time, "time")
+    doc = {"schema": SCHEMA_VERSIONS["device_status"], "site": site, "device": device,
+           "time": local, "time_utc": utc, **status}
+    return f"{prefix}/{topic_segment(site, 'site')}/{topic_segment(device, 'device')}/status", \
+        _dumps(doc)
+
+
+def alert_message(event: DeviceEvent | None, *, prefix: str, site: str | None = None,
+                  kind: str | None = None, time: datetime | None = None,
+                  message: str = "", severity: str = "warning",
+                  details: dict[str, Any] | None = None) -> tuple[str, bytes]:
+    """A device alert (``.../<device>/alert``) from `event`, or a site alert
+    (``<prefix>/<site>/alert``) when `event` is None and `site`, `kind`, `time` are given."""
+    if event is not None:
+        site, kind, time = event.site, event.kind, event.time
+        details = {**event.details, **(details or {})}
+    if site is None or kind is None or time is None:
+        raise ValueError("alert_message: a site alert needs site, kind and time")
+    local, utc = _instant(time, "alert time")
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSIONS["alert"], "site": site,
+        "device": event.device if event else None, "channel": event.channel if event else None,
+        "kind": kind, "severity": severity, "time": local, "time_utc": utc,
+        "message": message, "value": event.value if event else None, "details": details or {},
+    }
+    base = f"{prefix}/{topic_segment(site, 'site')}"
+    topic = f"{base}/{topic_segment(event.device, 'device')}/alert" if event else f"{base}/alert"
+    return topic, _dumps(doc)
+
+
+def gateway_status_topic(prefix: str, site: str) -> str:
+    """``<prefix>/<site>/gateway/status`` (retained; Last Will ``offline``)."""
+    return f"{prefix}/{topic_segment(site, 'site')}/gateway/status"
+
+
+def gateway_status_message(site: str, state: str, *, prefix: str, time: datetime | None = None,
+                           **fields: Any) -> tuple[str, bytes]:
+    """Gateway status: ``state`` is ``online`` or ``offline``; extra counters in `fields`."""
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["gateway_status"], "site": site,
+                           "state": state}
+    if time is not None:
+        doc["time"], doc["time_utc"] = _instant(time, "time")
+    doc.update(fields)
+    return gateway_status_topic(prefix, site), _dumps(doc)
+
+
+def plugin_result_message(result: PluginResult, *, prefix: str,
+                          site: str | None = None) -> tuple[str, bytes]:
+    """``<prefix>/<site>/results/<plugin>/<name>``; the plugin's payload under ``payload``."""
+    site = result.site or site
+    if site is None:
+        raise ValueError(f"plugin result {result.plugin}/{result.name} has no site")
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["plugin_result"], "site": site,
+                           "plugin": result.plugin, "name": result.name,
+                           "device": result.device, "payload": result.payload}
+    if result.time is not None:
+        doc["time"], doc["time_utc"] = _instant(result.time, "result time")
+    topic = (f"{prefix}/{topic_segment(site, 'site')}/results/"
+             f"{topic_segment(result.plugin, 'plugin')}/{topic_segment(result.name, 'name')}")
+    return topic, _dumps(doc)
+
+
+def command_result_message(site: str, device: str, *, prefix: str, status: str,
+                           cmd_id: str | None = None, gateway_cmd_id: int | str | None = None,
+                           name: str | None = None, error: str | None = None,
+                           result: dict[str, Any] | None = None,
+                           time: datetime | None = None) -> tuple[str, bytes]:
+    """``.../<device>/command/result``: status ``queued``, ``rejected``, ``done`` or ``failed``."""
+    local, utc = _instant(time or datetime.now(UTC), "time")
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["command_result"], "site": site,
+                           "device": device, "cmd_id": cmd_id, "gateway_cmd_id": gateway_cmd_id,
+                           "name": name, "status": status, "error": error,
+                           "result": result, "time": local, "time_utc": utc}
+    topic = f"{prefix}/{topic_segment(site, 'site')}/{topic_segment(device, 'device')}" \
+        "/command/result"
+    return topic, _dumps(doc)

@@ -1,0 +1,337 @@
+"""The publisher task: outbox rows → broker, marked delivered only when their PUBACK arrived.
+
+``Publisher(db, cfg).run()`` keeps one paho client connected (:mod:`gateway.uplink.link`),
+publishes rows chosen by :mod:`gateway.uplink.lanes` within a bounded in-flight window, and
+commits ``delivered`` in batches as PUBACKs come back. Unacknowledged rows stay ``pending``: paho
+resends them after a reconnect, and after a restart they are published again from the outbox
+(QoS 1: duplicates possible, always with the same ``msg_id``). Rows the broker rejects are
+retried after a pause of their stream and quarantined after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from gateway import outbox
+from gateway.outbox import OutboxRow
+from gateway.store.db import Database
+from gateway.uplink import downlink
+from gateway.uplink.config import MqttConfig
+from gateway.uplink.lanes import Lanes
+from gateway.uplink.link import Connack, Link
+from gateway.uplink.messages import gateway_status_message
+
+__all__ = ["Publisher", "PublisherStats"]
+
+
+@dataclass(slots=True)
+class PublisherStats:
+    """Counters for health reporting and tests."""
+
+    connects: int = 0
+    published: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+    commands: int = 0
+
+
+class Publisher:
+    """Drains the outbox to the broker. Set `wake` (or call :meth:`wake_up`) after a commit
+    that added outbox rows; :meth:`stop` (or cancelling :meth:`run`) shuts down cleanly."""
+
+    def __init__(self, db: Database, cfg: MqttConfig, *, wake: asyncio.Event | None = None,
+                 logger: logging.Logger | None = None,
+                 queue_command: Callable[..., int] | None = None) -> None:
+        self.db = db
+        self.cfg = cfg
+        self.wake = wake or asyncio.Event()
+        self.log = logger or logging.getLogger("gateway.uplink")
+        self.stats = PublisherStats()
+        self._queue_command = queue_command
+        _, offline = self._status("offline")
+        self.link = Link(cfg, self, will=(self._status_topic, offline), logger=self.log)
+        self.lanes = Lanes(db, backlog_rate=cfg.backlog_rate, burst=cfg.inflight,
+                           live_scan=cfg.live_scan)
+        self.window = cfg.inflight
+        self.max_packet: int | None = None
+        self._inflight: dict[int, OutboxRow] = {}     # mid → row, PUBACK not yet seen
+        self._inflight_ids: set[int] = set()          # ids not to fetch (in flight or acked)
+        self._acked: list[int] = []
+        self._rejected: list[tuple[OutboxRow, str]] = []
+        self._held: dict[str, float] = {}             # stream → monotonic time it is released
+        self._direct: dict[int, asyncio.Future[None]] = {}
+        self._ack_event = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._link_stop = asyncio.Event()
+        self._draining = False
+        self._flush_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def _status_topic(self) -> str:
+        return self._status("online")[0]
+
+    def _status(self, state: str, **fields: Any) -> tuple[str, bytes]:
+        return gateway_status_message(self.cfg.site, state, prefix=self.cfg.prefix,
+                                      client_id=self.cfg.effective_client_id, **fields)
+
+    def wake_up(self) -> None:
+        """Tell the publisher new rows were committed (thread: event loop only)."""
+        self.wake.set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to shut down cleanly and return."""
+        self._stop.set()
+
+    # -- main -----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Run until :meth:`stop` or cancellation; then stop taking rows, wait up to
+        ``shutdown_grace_s`` for in-flight PUBACKs, publish ``offline`` and disconnect."""
+        link = asyncio.create_task(self.link.run(self._link_stop), name="uplink-link")
+        pump = asyncio.create_task(self._pump(), name="uplink-pump")
+        acks = asyncio.create_task(self._ack_loop(), name="uplink-acks")
+        try:
+            await _first_of(self._stop.wait(), link, pump, acks)
+            for t in (link, pump, acks):   # a crashed task: surface its exception
+                if t.done() and not t.cancelled() and t.exception() is not None:
+                    raise t.exception()  # type: ignore[misc]
+        finally:
+            await self._shutdown(link, pump, acks)
+
+    async def _shutdown(self, link: asyncio.Task[None], pump: asyncio.Task[None],
+                        acks: asyncio.Task[None]) -> None:
+        self._draining = True
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+        if self._inflight and self.link.connected:
+            self._idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), self.cfg.shutdown_grace_s)
+        acks.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acks
+        await self._flush()
+        if self.link.connected:
+            await self._publish_direct(*self._status("offline"), timeout=1.0)
+        if self._inflight:
+            self.log.info("MQTT shutdown: %d messages without PUBACK stay pending",
+                          len(self._inflight))
+        await self.link.close()
+        self._link_stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await link
+        for t in list(self._tasks):
+            t.cancel()
+
+    async def _pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.cfg.safety_check_s)
+            self.wake.clear()
+            if not self.link.connected or self._draining:
+                continue
+            now = time.monotonic()
+            for stream in [s for s, t in self._held.items() if t <= now]:
+                del self._held[stream]
+            free = self.window - len(self._inflight_ids)
+            if free <= 0 or (self._inflight_ids and free < max(1, self.window // 4)):
+                continue
+            rows = await self.lanes.next_batch(free, set(self._inflight_ids), set(self._held))
+            if not self.link.connected or self._draining:
+                continue
+            too_big = [(r, why) for r in rows if (why := self._too_big(r))]
+            skip = {r.id for r, _ in too_big}
+            for row in rows:
+                if row.id not in skip:
+                    self._publish_row(row)
+            for row, why in too_big:
+                await self._reject(row, why, final=True)
+            if rows:
+                self.wake.set()
+            elif self.lanes.backlog_waiting:
+                need = max(1, self.window // 4)
+                delay = max(0.01, need / self.lanes.bucket.rate) if self.lanes.bucket.rate else 0
+                loop.call_later(delay, self.wake.set)
+
+    def _too_big(self, row: OutboxRow) -> str | None:
+        limit = self.cfg.max_payload_bytes
+        if limit and len(row.payload) > limit:
+            return f"payload {len(row.payload)} bytes exceeds mqtt.max_payload_bytes {limit}"
+        if self.max_packet:
+            size = _publish_packet_size(row, self.cfg.protocol == "5")
+            if size > self.max_packet:
+                return (f"PUBLISH packet {size} bytes exceeds the broker's Maximum Packet Size "
+                        f"{self.max_packet}")
+        return None
+
+    def _publish_row(self, row: OutboxRow) -> None:
+        mid = self.link.publish(row.topic, row.payload, row.qos, row.retain)
+        self._inflight[mid] = row
+        self._inflight_ids.add(row.id)
+        self.stats.published += 1
+
+    # -- PUBACKs ----------------------------------------------------------------------------
+    def puback(self, mid: int, failure: str | None) -> None:
+        """LinkSink: a PUBACK (or the QoS 0 send) for `mid`, `failure` if reason ≥ 0x80."""
+        fut = self._direct.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+        row = self._inflight.pop(mid, None)
+        if row is None:
+            return
+        if failure is None:
+            self._acked.append(row.id)
+        else:
+            self._rejected.append((row, failure))
+        if not self._inflight:
+            self._idle.set()
+        self._ack_event.set()
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_event.wait()
+            self._ack_event.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            ids, self._acked = self._acked, []
+            rejected, self._rejected = self._rejected, []
+            if ids:
+                await self.db.write(outbox.mark_delivered, ids)
+                self.stats.delivered += len(ids)
+                self._inflight_ids.difference_update(ids)
+            for row, failure in rejected:
+                await self._reject(row, failure)
+            if ids or rejected:
+                self.wake.set()
+
+    async def _reject(self, row: OutboxRow, failure: str, *, final: bool = False) -> None:
+        self.stats.rejected += 1
+        attempts = await self.db.write(outbox.record_attempt, row.id, failure)
+        if final or attempts >= self.cfg.max_attempts:
+            await self.db.write(outbox.quarantine, row.id, failure)
+            self.stats.quarantined += 1
+            self.log.error("MQTT message %s (outbox id %d, topic %s) quarantined after %d "
+                           "attempt(s): %s", row.msg_id, row.id, row.topic, attempts, failure)
+            self._spawn(self._announce(last_quarantined={
+                "msg_id": row.msg_id, "topic": row.topic, "error": failure}))
+        else:
+            self._held[row.stream] = time.monotonic() + self.cfg.reject_retry_s
+            asyncio.get_running_loop().call_later(self.cfg.reject_retry_s, self.wake.set)
+            self.log.warning("MQTT broker rejected %s (attempt %d of %d): %s; stream %s paused "
+                             "%.1f s", row.msg_id, attempts, self.cfg.max_attempts, failure,
+                             row.stream, self.cfg.reject_retry_s)
+        self._inflight_ids.discard(row.id)
+
+    # -- connection events --------------------------------------------------------------------
+    def link_up(self, connack: Connack) -> None:
+        """LinkSink: connected; adopt the broker's limits, announce, subscribe, resume."""
+        self.stats.connects += 1
+        self.window = min(self.cfg.inflight, connack.receive_maximum or self.cfg.inflight)
+        self.max_packet = connack.maximum_packet_size
+        if self.cfg.commands:
+            self.link.subscribe(downlink.command_filter(self.cfg.prefix, self.cfg.site))
+        self._spawn(self._announce())
+        self.wake.set()
+
+    def link_down(self, reason: str) -> None:
+        """LinkSink: connection lost; paho keeps the in-flight messages and resends them."""
+        self.log.warning("MQTT connection to %s lost: %s (%d messages in flight will be resent)",
+                         self.link.broker, reason, len(self._inflight))
+
+    async def _announce(self, **fields: Any) -> None:
+        counts = await self.db.read(outbox.counts)
+        topic, payload = self._status(
+            "online", time=datetime.now(UTC), backlog=counts["pending"],
+            quarantined=counts["quarantined"], **fields)
+        await self._publish_direct(topic, payload, timeout=None)
+
+    async def _publish_direct(self, topic: str, payload: bytes, *,
+                              timeout: float | None) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._direct[self.link.publish(topic, payload, 1, True)] = fut
+        if timeout is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(fut, timeout)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- commands -------------------------------------------------------------------------------
+    def message(self, msg: mqtt.MQTTMessage) -> None:
+        """LinkSink: a message on the command subscription."""
+        self._spawn(self._command(msg))
+
+    async def _command(self, msg: mqtt.MQTTMessage) -> None:
+        device = downlink.device_of(msg.topic, self.cfg.prefix, self.cfg.site)
+        site, prefix = self.cfg.site, self.cfg.prefix
+        try:
+            if device is None:
+                self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
+                return
+            try:
+                req = downlink.parse_command(device, msg.payload, retained=bool(msg.retain))
+                await self.db.write(lambda c: downlink.queue_request(
+                    c, req, site=site, prefix=prefix, queue=self._queue()))
+                self.stats.commands += 1
+            except ValueError as exc:   # CommandInputError, gateway.commands.CommandError
+                self.log.warning("MQTT command on %s rejected: %s", msg.topic, exc)
+                cmd_id, name, error = *_ids(msg.payload), str(exc)
+                await self.db.write(lambda c: downlink.reject_request(
+                    c, device, error, site=site, prefix=prefix, cmd_id=cmd_id, name=name))
+            self.wake.set()
+        finally:
+            if msg.qos > 0:
+                self.link.ack(msg.mid, msg.qos)
+
+    def _queue(self) -> Callable[..., int]:
+        if self._queue_command is None:
+            from gateway.commands import queue_command
+            self._queue_command = queue_command
+        return self._queue_command
+
+
+def _ids(payload: bytes) -> tuple[str | None, str | None]:
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    cid, name = doc.get("cmd_id"), doc.get("name")
+    return (cid if isinstance(cid, str) else None), (name if isinstance(name, str) else None)
+
+
+def _publish_packet_size(row: OutboxRow, v5: bool) -> int:
+    body = 2 + len(row.topic.encode()) + (2 if row.qos else 0) + (1 if v5 else 0) \
+        + len(row.payload)
+    n = 1
+    while body >= 128 ** n:
+        n += 1
+    return 1 + n + body
+
+
+async def _first_of(*aws: Any) -> None:
+    futs = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(futs, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for f in futs[:1]:
+            f.cancel()

@@ -1,0 +1,81 @@
+"""Split a TCP byte stream into frames, skipping garbage (resync by magic and header check)."""
+
+from protocol.errors import ProtocolError
+from protocol.frame import HEADER_LEN, MAX_PAYLOAD, TAG_LEN, parse_header
+
+
+class Deframer:
+    """Incremental deframer: `feed(data)` returns the complete raw frames found so far.
+
+    A frame is returned when its header is valid (magic, version, CRC-8, type, length); its
+    tag is NOT checked here, that needs the key (`frame.open_frame`). Bytes before a magic
+    and any candidate whose header fails are dropped: the scan restarts one byte past the
+    failed magic. At most one frame's worth of bytes (15 + max_payload + 8) is kept between
+    calls.
+
+    Counters: `discarded_bytes` (garbage dropped), `frames` (frames returned, including any
+    later handed back through `reject`).
+    """
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self.max_buffer = HEADER_LEN + max_payload + TAG_LEN
+        self._buf = bytearray()
+        self.discarded_bytes = 0
+        self.frames = 0
+
+    def buffered(self):
+        """Bytes held back waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, data):
+        """Add received bytes; return a list of complete raw frames (bytes), oldest first."""
+        buf = self._buf
+        buf.extend(data)
+        out = []
+        pos = 0
+        n = len(buf)
+        while True:
+            i = buf.find(b"MK", pos)
+            if i < 0:
+                # Keep a trailing "M": it may be the first half of a magic split across reads.
+                keep = 1 if n > pos and buf[n - 1] == 0x4D else 0
+                self.discarded_bytes += n - pos - keep
+                pos = n - keep
+                break
+            self.discarded_bytes += i - pos
+            pos = i
+            if n - pos < HEADER_LEN:
+                break  # wait for the rest of the header
+            try:
+                # A 15-byte copy, made only at a magic: a memoryview would pin the buffer
+                # and forbid the resize at the end on CPython.
+                h = parse_header(buf[pos : pos + HEADER_LEN], self.max_payload)
+            except ProtocolError:
+                self.discarded_bytes += 1
+                pos += 1
+                continue
+            if n - pos < h.total_len:
+                break  # header fine, body still on its way
+            out.append(bytes(buf[pos : pos + h.total_len]))
+            self.frames += 1
+            pos += h.total_len
+        if pos:
+            buf[0:pos] = b""
+        return out
+
+    def reject(self, raw):
+        """Call when a frame from `feed` failed authentication; return frames found inside it.
+
+        A false magic in garbage can carry a valid header check (1 in 256) and swallow real
+        frames as its "body". Rescanning its bytes after the first one finds them again.
+        """
+        self.discarded_bytes += 1
+        tail = self._buf
+        self._buf = bytearray(raw[1:])
+        return self.feed(tail)
+
+    def reset(self):
+        """Forget buffered bytes (new connection)."""
+        self.discarded_bytes += len(self._buf)
+        self._buf = bytearray()

@@ -1,0 +1,120 @@
+"""Ground truth: the registers each board really closed, compared with what reached upstream.
+
+A board's own cumulative register at each interval end is the truth of "a reading produced"
+(the firmware reports it to the simulator as it seals the interval). What the upstream
+subscriber received is compared key by key — (device, channel, interval start) — so a test
+can prove that nothing was lost, nothing invented, no register altered, and count duplicates.
+Readings the gateway flags `estimated` (spread over a gap by normalisation) are reported apart:
+they are announced as estimates, not passed off as measurements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Comparison", "Delivered", "GroundTruth", "Key", "compare"]
+
+Key = tuple[str, str, int]  # (device, channel, interval start, Unix seconds UTC)
+
+
+@dataclass
+class GroundTruth:
+    """Interval closes reported by the boards: key -> register at the interval end."""
+
+    registers: dict[Key, int] = field(default_factory=dict)
+    conflicts: list[tuple[Key, int, int]] = field(default_factory=list)
+
+    def add(self, device: str, channel: str, start: int, register: int) -> None:
+        key = (device, channel, int(start))
+        old = self.registers.setdefault(key, int(register))
+        if old != register:  # a board that closed the same interval twice with other values
+            self.conflicts.append((key, old, int(register)))
+
+    def load_jsonl(self, path: Path) -> int:
+        """Read records {"dev","ch","start","reg"} written by the firmware's sim feed."""
+        n = 0
+        if not path.exists():
+            return 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                self.add(r["dev"], r["ch"], r["start"], r["reg"])
+                n += 1
+        return n
+
+    def __len__(self) -> int:
+        return len(self.registers)
+
+
+@dataclass
+class Delivered:
+    """Reading messages as received by the upstream subscriber (duplicates kept)."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.messages.append(doc)
+
+    @staticmethod
+    def key_of(doc: dict[str, Any]) -> Key:
+        device, channel, start = doc["msg_id"].rsplit(":", 2)
+        return (device, channel, int(start))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Outcome of truth vs delivery; `ok` means nothing lost, invented or altered."""
+
+    produced: int
+    delivered_messages: int
+    delivered_unique: int
+    duplicates: int
+    estimated: int
+    lost: tuple[Key, ...]
+    invented: tuple[Key, ...]
+    altered: tuple[tuple[Key, int, int], ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.invented or self.altered)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "readings_produced": self.produced,
+            "readings_delivered": self.delivered_unique,
+            "messages_delivered": self.delivered_messages,
+            "readings_lost": len(self.lost),
+            "readings_invented": len(self.invented),
+            "registers_altered": len(self.altered),
+            "duplicates_delivered": self.duplicates,
+            "estimated_delivered": self.estimated,
+        }
+
+
+def compare(truth: GroundTruth, delivered: Iterable[dict[str, Any]]) -> Comparison:
+    counts: Counter[Key] = Counter()
+    registers: dict[Key, int] = {}
+    estimated: set[Key] = set()
+    n = 0
+    for doc in delivered:
+        n += 1
+        key = Delivered.key_of(doc)
+        counts[key] += 1
+        if "estimated" in doc.get("flags", ()):
+            estimated.add(key)
+        registers.setdefault(key, int(doc["register"]["value"]))
+    measured = set(counts) - estimated
+    lost = sorted(set(truth.registers) - measured)
+    invented = sorted(measured - set(truth.registers))
+    altered = sorted((k, truth.registers[k], registers[k]) for k in measured & set(
+        truth.registers) if truth.registers[k] != registers[k])
+    return Comparison(
+        produced=len(truth.registers), delivered_messages=n, delivered_unique=len(counts),
+        duplicates=n - len(counts), estimated=len(estimated - set(truth.registers)),
+        lost=tuple(lost), invented=tuple(invented), altered=tuple(altered),
+    )

@@ -1,0 +1,77 @@
+"""`meterkit analyze finance|benchmark|cer` on the shipped example inputs and on bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from meterkit.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "gateway" / "analysis" / "examples"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["analyze", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_finance_json_reproduces_seed004_measures(capsys):
+    code, out, _ = run(capsys, "finance", str(EXAMPLES / "finance_measures.toml"),
+                       "--rate", "0.03", "--json")
+    assert code == 0
+    measures = json.loads(out)["measures"]
+    # seed 004: measure 2 PBT with TEE 5.4 y; measure 12 PBT 5.3 y and IRR 18.4 %
+    assert measures[0]["payback_simple"] == pytest.approx(5.4, abs=0.1)
+    assert measures[1]["payback_simple"] == pytest.approx(5.3, abs=0.1)
+    assert measures[1]["irr"] == pytest.approx(0.184, abs=0.001)
+    assert "cost_of_conserved_energy_eur_per_kwh" in measures[1]
+
+
+def test_finance_table_for_people(capsys):
+    code, out, _ = run(capsys, "finance", str(EXAMPLES / "finance_measures.toml"))
+    assert code == 0
+    assert "NPV" in out and "I0 at t=0" in out
+
+
+def test_benchmark_ranks_schools(capsys):
+    code, out, _ = run(capsys, "benchmark", str(EXAMPLES / "benchmark_buildings.csv"), "--json")
+    assert code == 0
+    rows = {r["building"]: r for r in json.loads(out)["buildings"]}
+    # kWh/m²: Mazzini 82.0, Garibaldi 96.1, Verdi 73.8 → Verdi best, Garibaldi worst
+    assert rows["Scuola Verdi"]["rank"] == 1
+    assert rows["Scuola Garibaldi"]["percentile"] == 100.0
+    assert rows["Condominio Nuovo Passeggio"]["reference_kwh_per_m2"] == 151
+
+
+def test_cer_example(capsys):
+    code, out, _ = run(capsys, "cer", str(EXAMPLES / "cer_community.toml"),
+                       "--fed-in", str(EXAMPLES / "cer_fed_in.csv"),
+                       "--withdrawn", str(EXAMPLES / "cer_withdrawn.csv"), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["hours"] == 24
+    assert 0 < result["shared_kwh"] <= min(result["fed_in_kwh"], result["withdrawn_kwh"])
+    # the old plant is credited first: its shared energy equals its whole production whenever
+    # the community withdraws more than it produces
+    assert result["per_plant"]["pv-vecchio"]["shared_kwh"] == pytest.approx(
+        result["per_plant"]["pv-vecchio"]["fed_in_kwh"], rel=0.05)
+
+
+def test_bad_inputs_give_one_clear_line(capsys, tmp_path):
+    bad = tmp_path / "m.toml"
+    bad.write_text('[[measure]]\nname = "x"\ninvestment = "lots"\nlife_years = 10\n'
+                   "annual_savings = 5\n")
+    code, _, err = run(capsys, "finance", str(bad))
+    assert code == 1
+    assert "measure[0].investment" in err and "Traceback" not in err
+
+    code, _, err = run(capsys, "finance", str(tmp_path / "missing.toml"))
+    assert code == 1 and "cannot read" in err
+
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text("name,category,floor_area_m2,energy_kwh\nA,school,0,100\n")
+    code, _, err = run(capsys, "benchmark", str(csv_path))
+    assert code == 1 and "floor_area_m2" in err

@@ -1,0 +1,172 @@
+"""Broker crashes, slow and absent subscribers, a gateway killed with -9, a week offline."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gateway import outbox
+from gateway.store.db import Database
+from gateway.uplink.publisher import Publisher
+from tests.gateway.uplink.helpers import (
+    Subscriber,
+    check_delivery,
+    fill,
+    fleet_readings,
+    mqtt_config,
+    wait_until,
+)
+from tests.support.mosquitto import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+async def _wait(pred: object, timeout: float) -> bool:
+    return await asyncio.to_thread(wait_until, pred, timeout)
+
+
+async def _delivered(db: Database) -> int:
+    return (await db.read(outbox.counts))["delivered"]
+
+
+async def _until_delivered(db: Database, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while await _delivered(db) < n:
+        assert time.monotonic() < deadline, f"only {await _delivered(db)} of {n} delivered"
+        await asyncio.sleep(0.05)
+
+
+async def test_slow_subscriber_that_goes_away(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    readings = list(fleet_readings(devices=3, intervals=60))           # 360
+    sub = Subscriber(mosquitto.port, delay_s=0.002).start()
+    assert await _wait(lambda: sub.client.is_connected(), 5)
+    db = await Database.open(tmp_path / "g.db")
+    await fill(db, readings)
+    pub = Publisher(db, mqtt_config(mosquitto.port, backlog_rate=300))
+    task = asyncio.create_task(pub.run())
+    try:
+        assert await _wait(lambda: len(sub.readings()) >= 60, 10)
+        sub.stop()                                  # platform offline; its session persists
+        got_before = sub.readings()
+        await asyncio.sleep(1.0)
+        await _until_delivered(db, 360, 20)         # the gateway is done: broker queued the rest
+        sub2 = Subscriber(mosquitto.port, delay_s=0.001).start()
+        try:
+            assert await _wait(lambda: len(got_before) + len(sub2.readings()) >= 360, 20)
+            unique, dups = check_delivery(readings, got_before + sub2.readings())
+            assert unique == 360
+            assert dups <= 100     # only redelivery of unacknowledged messages, same msg_id
+        finally:
+            sub2.stop()
+    finally:
+        pub.stop()
+        await task
+        await db.close()
+
+
+async def test_broker_killed_mid_stream(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    readings = list(fleet_readings(devices=4, intervals=75))           # 600
+    sub = Subscriber(mosquitto.port).start()
+    assert await _wait(lambda: sub.client.is_connected(), 5)
+    await asyncio.sleep(1.2)                        # let the broker save the subscriber's session
+    db = await Database.open(tmp_path / "g.db")
+    await fill(db, readings)
+    pub = Publisher(db, mqtt_config(mosquitto.port, backlog_rate=400))
+    task = asyncio.create_task(pub.run())
+    try:
+        await _until_delivered(db, 150, 10)
+        mosquitto.kill()                            # SIGKILL mid-stream
+        at_kill = await _delivered(db)
+        await asyncio.sleep(1.5)
+        assert await _delivered(db) == at_kill      # nothing marked delivered without a broker
+        mosquitto.start()
+        await _until_delivered(db, 600, 30)
+        assert await _wait(lambda: len({p["msg_id"] for p in sub.readings()}) >= 600, 15)
+        unique, dups = check_delivery(readings, sub.readings())
+        assert unique == 600
+        assert await db.read(outbox.counts) == {"pending": 0, "delivered": 600,
+                                                "quarantined": 0}
+        assert pub.stats.connects >= 2
+    finally:
+        pub.stop()
+        await task
+        sub.stop()
+        await db.close()
+
+
+def _standalone(db: Path, cfg: Path, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.uplink.standalone", "--db", str(db), "--config",
+         str(cfg)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def test_gateway_kill9_while_broker_down(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    readings = list(fleet_readings(devices=4, intervals=75))           # 600
+    sub = Subscriber(mosquitto.port).start()
+    assert await _wait(lambda: sub.client.is_connected(), 5)
+    await asyncio.sleep(1.2)
+    db = await Database.open(tmp_path / "g.db")
+    await fill(db, readings)
+    cfg = tmp_path / "uplink.toml"
+    cfg.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\nsite = "comune-test"\n'
+                   "backlog_rate = 300\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
+                   "inflight = 100\n")
+    log = tmp_path / "publisher.log"
+    proc = _standalone(tmp_path / "g.db", cfg, log)
+    try:
+        await _until_delivered(db, 100, 15)
+        mosquitto.kill()
+        await asyncio.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)            # gateway dies while the broker is down
+        proc.wait(5)
+        mid = await _delivered(db)
+        assert 100 <= mid < 600
+        mosquitto.start()
+        proc = _standalone(tmp_path / "g.db", cfg, log)
+        await _until_delivered(db, 600, 30)
+        assert await _wait(lambda: len({p["msg_id"] for p in sub.readings()}) >= 600, 15)
+        unique, dups = check_delivery(readings, sub.readings())
+        assert unique == 600
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sub.stop()
+        await db.close()
+    assert "Traceback" not in log.read_text()
+
+
+async def test_site_offline_for_a_week(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    sub = Subscriber(mosquitto.port).start()
+    assert await _wait(lambda: sub.client.is_connected(), 5)
+    await asyncio.sleep(0.2)
+    mosquitto.stop()                                # SIGTERM: session saved, broker gone
+    db = await Database.open(tmp_path / "g.db")
+    pub = Publisher(db, mqtt_config(mosquitto.port, reconnect_max_s=1.0))
+    task = asyncio.create_task(pub.run())
+    readings = list(fleet_readings(devices=3, intervals=96 * 7))       # 4,032
+    try:
+        per_day = len(readings) // 7
+        for day in range(7):                        # the normaliser commits day by day
+            await fill(db, readings[day * per_day:(day + 1) * per_day])
+            pub.wake_up()
+            await asyncio.sleep(0.05)
+        assert await _delivered(db) == 0
+        assert pub.link.last_error is not None and "cannot connect" in pub.link.last_error
+        mosquitto.start()
+        await _until_delivered(db, len(readings), 40)
+        assert await _wait(lambda: len({p["msg_id"] for p in sub.readings()}) >= 4032, 20)
+        unique, dups = check_delivery(readings, sub.readings())
+        assert (unique, dups) == (4032, 0)
+    finally:
+        pub.stop()
+        await task
+        sub.stop()
+        await db.close()
