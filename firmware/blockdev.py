@@ -17,6 +17,9 @@ class PowerCut(Exception):
 
 
 class BlockDev:
+    """`path` None: RAM image (`data`: initial bytes, default erased); else a file image.
+    Reads and writes allocate nothing, so littlefs may call them from a finaliser."""
+
     def __init__(self, block_size, count, path=None, data=None):
         self.bs = block_size
         self.count = count
@@ -24,19 +27,24 @@ class BlockDev:
         self._cut = 0  # write index that cuts power; 0 = never
         self._keep = 0
         self.dead = False
-        self._f = None
-        self.data = None
+        self._exc = PowerCut("power cut")
         self._blank = b"\xff" * block_size
         if path is None:
-            self.data = data if data is not None else bytearray(self._blank * count)
+            import io
+
+            self._s = io.BytesIO(data if data is not None else self._blank * count)
         else:
             try:
-                self._f = open(path, "r+b")
+                self._s = open(path, "r+b")
             except OSError:
                 with open(path, "wb") as f:
                     for _ in range(count):
                         f.write(self._blank)
-                self._f = open(path, "r+b")
+                self._s = open(path, "r+b")
+
+    def image(self):
+        """A copy of the whole device (RAM images)."""
+        return self._s.getvalue()
 
     def cut_after(self, k, keep=0):
         """Cut power during the k-th write from now (1 = the next one), keeping `keep` bytes."""
@@ -44,33 +52,22 @@ class BlockDev:
         self._keep = keep
 
     def readblocks(self, block, buf, offset=0):
-        a = block * self.bs + offset
-        if self._f is None:
-            n = len(buf)
-            buf[0:n] = memoryview(self.data)[a : a + n]
-        else:
-            self._f.seek(a)
-            self._f.readinto(buf)
+        self._s.seek(block * self.bs + offset)
+        self._s.readinto(buf)
 
     def _program(self, a, buf):
         self.writes += 1
-        n = len(buf)
         if self.dead:
-            raise PowerCut("write after power cut")
+            raise self._exc
         if self._cut and self.writes >= self._cut:
             self.dead = True
-            n = min(self._keep, n)
+            n = min(self._keep, len(buf))
             if n:
-                self._store(a, memoryview(buf)[0:n])
-            raise PowerCut("power cut at write %d" % self.writes)
-        self._store(a, buf)
-
-    def _store(self, a, buf):
-        if self._f is None:
-            self.data[a : a + len(buf)] = buf
-        else:
-            self._f.seek(a)
-            self._f.write(buf)
+                self._s.seek(a)
+                self._s.write(memoryview(buf)[0:n])
+            raise self._exc
+        self._s.seek(a)
+        self._s.write(buf)
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:  # simple protocol: erase then program whole blocks
@@ -90,11 +87,9 @@ class BlockDev:
         if op == _IOCTL_ERASE:
             self._erase(arg)
             return 0
-        if op == _IOCTL_SYNC and self._f is not None:
-            self._f.flush()
+        if op == _IOCTL_SYNC and hasattr(self._s, "flush"):
+            self._s.flush()
         return 0
 
     def close(self):
-        if self._f is not None:
-            self._f.close()
-            self._f = None
+        self._s.close()

@@ -2,11 +2,12 @@
 
 Sync functions for use inside ``db.write`` / ``db.read``:
 
-    queue_command(conn, device_id, name, params=None, *, now=None) -> int   # the wire cmd_id
+    queue_command(conn, device_id, name, params=None, *, ref=None, now=None) -> int  # wire id
     pending_commands(conn, device_id) -> list[dict]       # queued or sent, oldest first
     take_for_ack(conn, device_id, *, exclude=(), limit=MAX_PER_ACK, now=None) -> list[dict]
     record_result(conn, device_id, cmd_id, status, detail, *, now=None) -> bool
     list_commands(conn, device_id=None, *, limit=100) -> list[dict]
+    results_since(conn, seq, *, limit=100) -> list[dict]   # finished commands, result_seq > seq
 
 Delivery is at least once: a command is carried by ACKs (state ``sent``) until its
 COMMAND_RESULT arrives, at most once per TCP connection (the connection passes the ids it already
@@ -25,7 +26,7 @@ from typing import Any
 
 from gateway.registry import format_device_id
 from gateway.store import schema as _schema  # noqa: F401  (registers the tables)
-from protocol.tables import COMMANDS, RESULT_STATUSES
+from protocol.command import COMMANDS, RESULT_STATUSES
 
 __all__ = [
     "MAX_PENDING",
@@ -35,6 +36,7 @@ __all__ = [
     "pending_commands",
     "queue_command",
     "record_result",
+    "results_since",
     "take_for_ack",
     "validate_command",
 ]
@@ -105,8 +107,12 @@ def validate_command(name: str, params: dict[str, Any] | None) -> dict[str, int]
 
 
 def queue_command(conn: sqlite3.Connection, device_id: int | str, name: str,
-                  params: dict[str, Any] | None = None, *, now: int | None = None) -> int:
-    """Validate and queue a command for a registered board; return its wire cmd_id."""
+                  params: dict[str, Any] | None = None, *, ref: str | None = None,
+                  now: int | None = None) -> int:
+    """Validate and queue a command for a registered board; return its wire cmd_id.
+
+    `ref` is the requester's own id (e.g. the MQTT ``cmd_id``), returned by results_since.
+    """
     did = format_device_id(device_id)
     clean = validate_command(name, params)
     row = conn.execute("SELECT key_enc IS NOT NULL FROM devices WHERE device_id = ?",
@@ -128,8 +134,8 @@ def queue_command(conn: sqlite3.Connection, device_id: int | str, name: str,
     cmd_id = (last[0] % 65535) + 1 if last else 1
     now = int(time.time()) if now is None else now
     conn.execute(
-        "INSERT INTO commands (device_id, cmd_id, name, params, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (did, cmd_id, name, json.dumps(clean), now, now))
+        "INSERT INTO commands (device_id, cmd_id, name, params, ref, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (did, cmd_id, name, json.dumps(clean), ref, now, now))
     return cmd_id
 
 
@@ -180,17 +186,33 @@ def record_result(conn: sqlite3.Connection, device_id: int | str, cmd_id: int, s
         return False
     now = int(time.time()) if now is None else now
     conn.execute(
-        "UPDATE commands SET state = ?, result = ?, updated_at = ? WHERE id = ?",
+        "UPDATE commands SET state = ?, result = ?, updated_at = ?, result_seq = "
+        "(SELECT coalesce(max(result_seq), 0) + 1 FROM commands) WHERE id = ?",
         ("done" if status == "ok" else "failed",
          json.dumps({"status": status, "detail": detail}), now, row[0]))
     return True
+
+
+def results_since(conn: sqlite3.Connection, seq: int, *,
+                  limit: int = 100) -> list[dict[str, Any]]:
+    """Commands whose result was recorded after `seq`, in order (to publish them upstream).
+
+    Each dict: device_id, cmd_id, name, params, state, result, ref, result_seq, updated_at.
+    Keep the last ``result_seq`` handled as a cursor, in the same transaction as the output.
+    """
+    rows = conn.execute(
+        "SELECT device_id, cmd_id, name, params, state, result, ref, result_seq, updated_at "
+        "FROM commands WHERE result_seq > ? ORDER BY result_seq LIMIT ?", (seq, limit))
+    return [{"device_id": r[0], "cmd_id": r[1], "name": r[2], "params": json.loads(r[3]),
+             "state": r[4], "result": json.loads(r[5]) if r[5] else None, "ref": r[6],
+             "result_seq": r[7], "updated_at": r[8]} for r in rows]
 
 
 def list_commands(conn: sqlite3.Connection, device_id: int | str | None = None, *,
                   limit: int = 100) -> list[dict[str, Any]]:
     """Recent commands (newest first) with state and result, for the CLI."""
     sql = ("SELECT device_id, cmd_id, name, params, state, send_count, result, created_at, "
-           "updated_at FROM commands")
+           "updated_at, ref FROM commands")
     args: tuple[Any, ...] = ()
     if device_id is not None:
         sql += " WHERE device_id = ?"
@@ -199,6 +221,6 @@ def list_commands(conn: sqlite3.Connection, device_id: int | str | None = None, 
     return [
         {"device_id": r[0], "cmd_id": r[1], "name": r[2], "params": json.loads(r[3]),
          "state": r[4], "send_count": r[5], "result": json.loads(r[6]) if r[6] else None,
-         "created_at": r[7], "updated_at": r[8]}
+         "created_at": r[7], "updated_at": r[8], "ref": r[9]}
         for r in rows
     ]

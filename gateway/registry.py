@@ -7,6 +7,7 @@ Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.wri
     update_device(conn, device_id, *, site=None, channels=None, calibration=None, now=None)
     get_device(conn, device_id) -> Device | None          # never carries the key
     get_device_key(conn, box, device_id) -> bytes | None  # the clear 16-byte key
+    all_device_keys(conn, box) -> dict[str, bytes]        # rows that do not open: logged, skipped
     list_devices(conn) -> list[Device]
     remove_device(conn, device_id) -> bool
     next_downlink_counter(conn, device_id) -> int
@@ -20,6 +21,7 @@ lowercase hex digits, input-plugin devices as ``"<plugin>:<name>"`` (they have n
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -27,11 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.store import schema as _schema  # noqa: F401  (registers the tables)
-from gateway.store.keybox import KeyBox
+from gateway.store.keybox import KeyBox, KeyBoxError
 
 __all__ = [
     "CHANNEL_KINDS",
     "Device",
+    "all_device_keys",
     "RegistryError",
     "add_device",
     "format_device_id",
@@ -44,6 +47,8 @@ __all__ = [
     "update_device",
     "validate_channels",
 ]
+
+log = logging.getLogger("gateway.registry")
 
 CHANNEL_KINDS = ("electric", "gas")
 _BOARD_ID = re.compile(r"^[0-9a-f]{8}$")
@@ -255,9 +260,19 @@ def get_device_key(conn: sqlite3.Connection, box: KeyBox, device_id: int | str) 
 
 
 def all_device_keys(conn: sqlite3.Connection, box: KeyBox) -> dict[str, bytes]:
-    """Every board's clear key by device id (for warming the ingest key cache)."""
-    rows = conn.execute("SELECT device_id, key_enc FROM devices WHERE key_enc IS NOT NULL")
-    return {did: box.open(did, bytes(blob)) for did, blob in rows}
+    """Every board's clear key by device id (warms the ingest key cache).
+
+    A key that does not open (wrong secret file, copied row) is logged and left out, so one
+    bad row cannot stop the gateway from serving every other board.
+    """
+    keys: dict[str, bytes] = {}
+    for did, blob in conn.execute(
+            "SELECT device_id, key_enc FROM devices WHERE key_enc IS NOT NULL"):
+        try:
+            keys[did] = box.open(did, bytes(blob))
+        except KeyBoxError as exc:
+            log.error("device key unreadable: %s", exc, extra={"device": did})
+    return keys
 
 
 def list_devices(conn: sqlite3.Connection) -> list[Device]:

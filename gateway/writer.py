@@ -17,7 +17,8 @@
     writer.last_reading_id highest readings.id after the last commit.
     writer.stats           Counter: frames_stored, frames_duplicate, frames_replay,
                            frames_refused, frames_error, readings_stored, readings_ignored,
-                           input_readings_stored, commits, batch_items, size_cap_refusals.
+                           input_readings_stored, commits, batch_items, size_cap_refusals,
+                           commit_errors, commit_ms (wall time spent in commits).
 
 One ``db.write`` per batch: up to ``max_batch`` items, or whatever arrived within ``linger_s``
 after the first one. Each item runs under its own SAVEPOINT so one bad item fails alone. The
@@ -113,8 +114,9 @@ class Writer:
     async def submit_input_readings(self, rows: Sequence[Any]) -> int:
         """Store input-plugin readings (``InputReading`` protocol); return how many were new.
 
-        Raises InputRowError (naming the row and field) for a malformed row, before anything
-        is stored, and StorageError-like failures from the database as they come.
+        Raises InputRowError (naming the row and field) for a malformed row before anything is
+        stored, StorageFull when the size cap is reached, sqlite3.Error if the commit failed,
+        WriterClosed during shutdown. Readings already stored for an interval are ignored.
         """
         clean = to_input_rows(rows)
         if not clean:
@@ -184,6 +186,7 @@ class Writer:
 
     async def _commit(self, batch: list[_Job]) -> None:
         now = int(self.clock())
+        started = time.perf_counter()
         try:
             res = await self.db.write(_write_batch, batch, now, self.max_db_bytes)
         except (sqlite3.Error, OSError) as exc:
@@ -200,19 +203,20 @@ class Writer:
             return
         self.stats["commits"] += 1
         self.stats["batch_items"] += len(batch)
+        self.stats["commit_ms"] += round((time.perf_counter() - started) * 1000)
         if res.refused:
             self.stats["size_cap_refusals"] += 1
             self.log.error("database size cap reached: refusing new data (boards keep it)",
                            extra={"max_db_bytes": self.max_db_bytes})
         self.last_reading_id = res.last_reading_id
         for job, result in zip(batch, res.results, strict=True):
+            self._count(job, result)
             if job.future.done():  # the waiting connection went away
                 continue
             if isinstance(result, BaseException):
                 job.future.set_exception(result)
             else:
                 job.future.set_result(result)
-            self._count(job, result)
         if res.notify:
             self.committed.set()
 

@@ -1,41 +1,13 @@
 """meterkit wire protocol v1: frames, AES-CCM, payload codec; runs on CPython and MicroPython.
 
-Submodules load lazily so a board compiles only what it imports:
-`from protocol import frame` or `import protocol.readings`. Attributes listed below also
-resolve lazily from this package (`protocol.encode`, `protocol.Deframer`, ...).
+Nothing is imported here, so a board compiles only the submodules it imports
+(`from protocol import frame`, `import protocol.readings`). On CPython the names in `__all__`
+also resolve lazily from the package (`protocol.encode`, `protocol.Deframer`, ...).
 """
 
 __version__ = "1.0.0"
 
-_LAZY = {
-    "encode": "codec",
-    "decode": "codec",
-    "seal": "frame",
-    "open_frame": "frame",
-    "parse_header": "frame",
-    "Header": "frame",
-    "Deframer": "stream",
-    "Cipher": "crypto",
-    "ProtocolError": "errors",
-}
-
-# MicroPython resolves `from protocol import frame` through __getattr__ before it tries the
-# submodule, so submodule names are served here too.
-_SUBMODULES = (
-    "ccm",
-    "cli",
-    "codec",
-    "command",
-    "crypto",
-    "device",
-    "errors",
-    "event",
-    "frame",
-    "readings",
-    "stream",
-    "tables",
-    "wire",
-)
+import sys
 
 __all__ = [
     "Cipher",
@@ -49,14 +21,26 @@ __all__ = [
     "seal",
 ]
 
+# Lazy re-exports are a CPython convenience. On MicroPython this package stays empty: a board
+# imports submodules directly (`from protocol import frame`), and a module __getattr__ there
+# would both cost heap and intercept those submodule imports.
+if sys.implementation.name != "micropython":
+    _LAZY = {
+        "encode": "codec",
+        "decode": "codec",
+        "seal": "frame",
+        "open_frame": "frame",
+        "parse_header": "frame",
+        "Header": "frame",
+        "Deframer": "stream",
+        "Cipher": "crypto",
+        "ProtocolError": "errors",
+    }
 
-def __getattr__(name):
-    if name in _SUBMODULES:
-        value = __import__("protocol." + name, None, None, ["_"])
-    else:
+    def __getattr__(name):
         mod = _LAZY.get(name)
         if mod is None:
-            raise AttributeError(name)
+            raise AttributeError("module 'protocol' has no attribute %r" % name)
         value = getattr(__import__("protocol." + mod, None, None, [name]), name)
-    globals()[name] = value
-    return value
+        globals()[name] = value
+        return value

@@ -6,11 +6,16 @@ Payload layouts are specified byte by byte in PROTOCOL.md. Each type's code live
 module imported on first use, so a board with a small heap loads only the types it handles.
 """
 
+import sys
+
 from protocol import frame
-from protocol.tables import index_of
-from protocol.wire import Reader, uint_field
+from protocol.wire import Reader, index_of, uint_field
 
 TYPE_NAMES = frame.TYPE_NAMES
+
+# On a board, `encode` reuses one frame-sized buffer taken at import, while the heap is still
+# unfragmented, instead of asking for 1 KB per message. CPython allocates per call (threads).
+_SHARED = bytearray(frame.MAX_FRAME) if sys.implementation.name == "micropython" else None
 
 # frame type -> (module, encoder, decoder)
 _IMPL = (
@@ -36,17 +41,26 @@ def encode(msg, key):
     ftype = index_of(TYPE_NAMES[1:], msg.get("type"), "type") + 1
     device_id = uint_field(msg, "device_id", 0xFFFFFFFF)
     counter = uint_field(msg, "counter", 0xFFFFFFFF)
-    payload = encode_payload(msg)
-    return frame.seal(key, ftype, device_id, counter, payload, ftype in frame.DOWNLINK_TYPES)
+    buf = _SHARED if _SHARED is not None else bytearray(frame.MAX_FRAME)
+    try:
+        n = encode_payload_into(buf, frame.HEADER_LEN, msg) - frame.HEADER_LEN
+    except IndexError:
+        n = frame.MAX_FRAME
+    if n > frame.MAX_PAYLOAD:
+        raise ValueError(
+            "%s: payload exceeds %d bytes; split it" % (msg["type"], frame.MAX_PAYLOAD)
+        )
+    n = frame.seal_into(key, buf, ftype, device_id, counter, n, ftype in frame.DOWNLINK_TYPES)
+    return bytes(memoryview(buf)[0:n])
 
 
 def decode(raw, key):
     """Open a frame and decode its payload; return the message dict."""
-    h, payload = frame.open_frame(key, raw)
-    msg = decode_payload(h.ftype, payload)
-    msg["type"] = TYPE_NAMES[h.ftype]
-    msg["device_id"] = h.device_id
-    msg["counter"] = h.counter
+    buf = bytearray(raw)
+    h = frame.open_into(key, buf)  # decrypt in place: no second copy of the payload
+    body = decode_payload(h.ftype, buf, frame.HEADER_LEN, frame.HEADER_LEN + h.length)
+    msg = {"type": TYPE_NAMES[h.ftype], "device_id": h.device_id, "counter": h.counter}
+    msg.update(body)
     return msg
 
 
@@ -76,9 +90,9 @@ def encode_payload_into(buf, pos, msg):
         raise ValueError("%s: %s" % (t, e.args[0] if e.args else e)) from None
 
 
-def decode_payload(ftype, payload):
-    """Decode a plaintext payload of frame type `ftype` (1..7); return the body dict."""
-    r = Reader(payload, TYPE_NAMES[ftype])
+def decode_payload(ftype, payload, start=0, end=None):
+    """Decode the plaintext payload[start:end] of frame type `ftype` (1..7); return a dict."""
+    r = Reader(payload, TYPE_NAMES[ftype], start, end)
     body = _impl(ftype, 1)(r)
     r.done()
     return body

@@ -1,9 +1,9 @@
 """COMMAND, ACK and COMMAND_RESULT payloads (types 6, 5, 7): the downlink and its answers."""
 
-from protocol.tables import COMMANDS, RESULT_STATUSES, index_of
 from protocol.wire import (
     I64_MAX,
     I64_MIN,
+    index_of,
     int_in,
     put_svarint,
     put_u8,
@@ -12,7 +12,21 @@ from protocol.wire import (
     uint_field,
 )
 
+# Command name -> parameter names. The index of a command is its byte on the wire; the
+# position of a parameter is its bit in the presence byte. Any change is a version change.
+COMMANDS = (
+    ("set_interval", ("channel", "sample_s", "upload_s")),
+    (
+        "set_calibration",
+        ("channel", "ct_ratio", "burden_mohm", "voltage_dv", "pf_milli", "pulse_ml"),
+    ),
+    ("set_threshold", ("channel", "kind", "value")),
+    ("set_time", ("time",)),
+    ("reboot", ()),
+    ("resend", ("from_counter", "to_counter")),
+)
 NAMES = tuple(c[0] for c in COMMANDS)
+RESULT_STATUSES = ("ok", "unknown_command", "bad_params", "failed", "not_available")
 
 
 # Command body: cmd_id u16, name u8, presence u8 (bit i = parameter i present), zigzag values

@@ -1,7 +1,9 @@
 """HELLO and STATUS payloads: what a board says about itself (type 1 and 3)."""
 
-from protocol.tables import RESET_CAUSES, index_of
-from protocol.wire import int_in, put_svarint, put_u8, put_u32, put_uvarint, uint_field
+from protocol.wire import index_of, int_in, put_svarint, put_u8, put_u32, put_uvarint, uint_field
+
+# The index of a name is its byte on the wire; any change is a protocol version change.
+RESET_CAUSES = ("unknown", "power_on", "watchdog", "soft", "deep_sleep", "brown_out", "hard")
 
 U32 = 0xFFFFFFFF
 _COUNTERS = ("uptime_s", "free_heap", "queue_depth", "queue_dropped", "boot_count")
@@ -57,7 +59,7 @@ def decode_status(r):
     m["supply_mv"] = r.uvarint("supply_mv", 0xFFFF)
     m["battery_mv"] = r.uvarint("battery_mv", 0xFFFF)
     csq = r.u8("csq")
-    if 31 < csq < 99:
+    if csq > 31 and csq != 99:
         r.bad("csq", csq, 1, "expected 0..31 or 99")
     m["csq"] = csq
     m["temp_dc"] = r.svarint("temp_dc", -32768, 32767)

@@ -1,7 +1,28 @@
 """EVENT payload (type 4): timestamped events such as tamper, power loss, thresholds."""
 
-from protocol.tables import EVENT_CODES, NO_CHANNEL, index_of
-from protocol.wire import I64_MAX, I64_MIN, int_in, put_svarint, put_u8, put_u32, uint_field
+from protocol.wire import (
+    I64_MAX,
+    I64_MIN,
+    index_of,
+    int_in,
+    put_svarint,
+    put_u8,
+    put_u32,
+    uint_field,
+)
+
+# The index of a code is its byte on the wire; any change is a protocol version change.
+EVENT_CODES = (
+    "tamper",
+    "power_fail",
+    "power_restore",
+    "reboot",
+    "threshold",
+    "queue_overflow",
+    "config_error",
+    "clock_set",
+)
+NO_CHANNEL = 0xFF  # channel byte of an event that concerns no channel
 
 
 # count u8, then per event: time u32, code u8, channel u8 (ff = none), value zigzag varint

@@ -16,6 +16,7 @@ from protocol.errors import (
     TooLong,
     Truncated,
 )
+from protocol.wire import put_u32
 
 MAGIC = b"MK"
 VERSION = const(1)
@@ -111,13 +112,19 @@ def parse_header(buf, max_payload=MAX_PAYLOAD):
 
 def write_header(buf, ftype, device_id, counter, length, downlink=False):
     """Write the 15 header bytes at buf[0:15] (buf: a bytearray of at least 15 bytes)."""
-    _check_args(ftype, device_id, counter, length, downlink)
+    # Wrong arguments are the sender's bug: ValueError, not ProtocolError.
+    if not HELLO <= ftype <= COMMAND_RESULT or bool(downlink) != (ftype in DOWNLINK_TYPES):
+        raise ValueError("frame type %r with downlink=%r" % (ftype, downlink))
+    if not (0 <= device_id <= 0xFFFFFFFF and 0 <= counter <= 0xFFFFFFFF):
+        raise ValueError("device_id %r / counter %r not uint32" % (device_id, counter))
+    if not 0 <= length <= MAX_PAYLOAD:
+        raise ValueError("payload length %r not 0..%d" % (length, MAX_PAYLOAD))
     buf[0] = 0x4D
     buf[1] = 0x4B
     buf[2] = VERSION
     buf[3] = ftype | (DOWNLINK_BIT if downlink else 0)
-    _put_u32(buf, 4, device_id)
-    _put_u32(buf, 8, counter)
+    put_u32(buf, 4, device_id)
+    put_u32(buf, 8, counter)
     buf[12] = length >> 8
     buf[13] = length & 0xFF
     buf[14] = crc8(buf, 0, 14)
@@ -127,8 +134,8 @@ def nonce_for(downlink, device_id, counter, out=None):
     """The 13-byte CCM nonce: direction, device id (BE), counter (BE), four zero bytes."""
     n = out if out is not None else bytearray(13)
     n[0] = 1 if downlink else 0
-    _put_u32(n, 1, device_id)
-    _put_u32(n, 5, counter)
+    put_u32(n, 1, device_id)
+    put_u32(n, 5, counter)
     n[9] = n[10] = n[11] = n[12] = 0
     return n
 
@@ -167,8 +174,21 @@ def open_frame(key, raw):
     Raises Truncated / TooLong when `raw` is shorter / longer than the header says, BadTag
     when authentication fails, and the header errors of `parse_header`.
     """
-    h = parse_header(raw)
-    n = len(raw)
+    buf = bytearray(raw)
+    h = open_into(key, buf)
+    return h, bytes(memoryview(buf)[HEADER_LEN : HEADER_LEN + h.length])
+
+
+def open_into(key, buf, n=None, nonce_buf=None):
+    """Check and decrypt the frame in buf[0:n] in place; return its Header.
+
+    The plaintext is then buf[15:15 + header.length]. `buf` must be a bytearray; `n` defaults
+    to len(buf). With a `crypto.Cipher` and a `nonce_buf` this allocates only the Header, so a
+    board can open downlink frames in its receive buffer.
+    """
+    h = parse_header(buf)
+    if n is None:
+        n = len(buf)
     if n < h.total_len:
         raise Truncated("header announces a %d-byte frame, got %d bytes" % (h.total_len, n))
     if n > h.total_len:
@@ -178,31 +198,6 @@ def open_frame(key, raw):
         )
     from protocol.crypto import cipher_for
 
-    buf = bytearray(raw)
-    nonce = nonce_for(h.downlink, h.device_id, h.counter)
+    nonce = nonce_for(h.downlink, h.device_id, h.counter, nonce_buf)
     cipher_for(key).open_into(nonce, memoryview(buf)[0:HEADER_LEN], buf, HEADER_LEN, h.length)
-    return h, bytes(buf[HEADER_LEN : HEADER_LEN + h.length])
-
-
-def _put_u32(buf, pos, v):
-    buf[pos] = (v >> 24) & 0xFF
-    buf[pos + 1] = (v >> 16) & 0xFF
-    buf[pos + 2] = (v >> 8) & 0xFF
-    buf[pos + 3] = v & 0xFF
-
-
-def _check_args(ftype, device_id, counter, length, downlink):
-    # Programming errors on the sending side: ValueError, not ProtocolError.
-    if ftype < HELLO or ftype > COMMAND_RESULT:
-        raise ValueError("frame type must be 1..7, got %r" % (ftype,))
-    if bool(downlink) != (ftype in DOWNLINK_TYPES):
-        raise ValueError(
-            "%s frames are %s"
-            % (TYPE_NAMES[ftype], "downlink" if ftype in DOWNLINK_TYPES else "uplink")
-        )
-    if not 0 <= device_id <= 0xFFFFFFFF:
-        raise ValueError("device_id must be a uint32, got %r" % (device_id,))
-    if not 0 <= counter <= 0xFFFFFFFF:
-        raise ValueError("counter must be a uint32, got %r" % (counter,))
-    if not 0 <= length <= MAX_PAYLOAD:
-        raise ValueError("payload length must be 0..%d, got %r" % (MAX_PAYLOAD, length))
+    return h

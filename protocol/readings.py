@@ -6,8 +6,28 @@ for registers below 2**30 (MicroPython small ints).
 """
 
 from protocol.errors import Malformed
-from protocol.tables import FLAGS_DEFINED, UNITS, index_of
-from protocol.wire import I64_MAX, I64_MIN, U64_MAX, put_svarint, put_u8, put_u32, put_uvarint
+from protocol.wire import (
+    I64_MAX,
+    I64_MIN,
+    U64_MAX,
+    index_of,
+    put_svarint,
+    put_u8,
+    put_u32,
+    put_uvarint,
+)
+
+# The index of a unit is its byte on the wire; any change is a protocol version change.
+UNITS = ("Wh", "Wh_export", "L", "pulse")
+
+# Flag bits per interval.
+FLAG_PARTIAL = 0x01  # interval cut short (reboot, power loss)
+FLAG_CLOCK_UNSYNCED = 0x02  # board clock not yet set by the gateway
+FLAG_POWER_LOSS = 0x04
+FLAG_SENSOR_FAULT = 0x08
+FLAG_ROLLOVER = 0x10  # the register wrapped
+FLAG_REGISTER_RESET = 0x20  # the register went back (meter replaced, board reset)
+FLAGS_DEFINED = 0x3F
 
 MAX_INTERVAL_S = 86400
 FLAGS_ZERO = 0  # flags mode byte: every interval has flags 0, nothing follows
@@ -125,16 +145,17 @@ def decode_block(r):
         raise Malformed(
             "readings: count %d at byte %d, expected 1..%d (bytes left)" % (n, at, r.end - r.pos)
         )
-    v = r.uvarint("register")
-    registers = [v]
-    for _ in range(1, n):
+    # Lists sized once: appending would regrow them (and fragment a small heap).
+    registers = [0] * n
+    v = registers[0] = r.uvarint("register")
+    for i in range(1, n):
         at = r.pos
         v += r.svarint("register delta")
         if v < 0 or v > U64_MAX:
             raise Malformed(
                 "readings: register delta at byte %d takes the register to %d" % (at, v)
             )
-        registers.append(v)
+        registers[i] = v
     at = r.pos
     mode = r.u8("flags mode")
     if mode == FLAGS_ZERO:
@@ -143,7 +164,9 @@ def decode_block(r):
         f = _flag(r)
         flags = [f] * n
     elif mode == FLAGS_EACH:
-        flags = [_flag(r) for _ in range(n)]
+        flags = [0] * n
+        for i in range(n):
+            flags[i] = _flag(r)
     else:
         raise Malformed("readings: flags mode at byte %d is %d, expected 0, 1 or 2" % (at, mode))
     return {

@@ -13,12 +13,18 @@ class Deframer:
     failed magic. At most one frame's worth of bytes (15 + max_payload + 8) is kept between
     calls.
 
-    Counters: `discarded_bytes` (garbage dropped), `frames` (frames returned, including any
-    later handed back through `reject`).
+    A false magic in garbage carries a valid header check 1 time in 256 and would swallow the
+    frames behind it as its "body". Pass `accept(raw) -> bool` (e.g. "the tag verifies") to
+    close that hole: a candidate it refuses is treated like a bad header, and the bytes it
+    covered are scanned again. Without it, the frames are lost from this connection (the board
+    resends whatever was not acknowledged). `accept` must not raise.
+
+    Counters: `discarded_bytes` (garbage dropped), `frames` (frames returned).
     """
 
-    def __init__(self, max_payload=MAX_PAYLOAD):
+    def __init__(self, max_payload=MAX_PAYLOAD, accept=None):
         self.max_payload = max_payload
+        self.accept = accept
         self.max_buffer = HEADER_LEN + max_payload + TAG_LEN
         self._buf = bytearray()
         self.discarded_bytes = 0
@@ -57,23 +63,17 @@ class Deframer:
                 continue
             if n - pos < h.total_len:
                 break  # header fine, body still on its way
-            out.append(bytes(buf[pos : pos + h.total_len]))
+            raw = bytes(buf[pos : pos + h.total_len])
+            if self.accept is not None and not self.accept(raw):
+                self.discarded_bytes += 1
+                pos += 1
+                continue
+            out.append(raw)
             self.frames += 1
             pos += h.total_len
         if pos:
             buf[0:pos] = b""
         return out
-
-    def reject(self, raw):
-        """Call when a frame from `feed` failed authentication; return frames found inside it.
-
-        A false magic in garbage can carry a valid header check (1 in 256) and swallow real
-        frames as its "body". Rescanning its bytes after the first one finds them again.
-        """
-        self.discarded_bytes += 1
-        tail = self._buf
-        self._buf = bytearray(raw[1:])
-        return self.feed(tail)
 
     def reset(self):
         """Forget buffered bytes (new connection)."""

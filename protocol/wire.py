@@ -174,3 +174,11 @@ def uint_field(m, key, hi, prefix=""):
     if key not in m:
         raise ValueError("%s%s: missing" % (prefix, key))
     return int_in(m[key], 0, hi, prefix + key)
+
+
+def index_of(names, name, field):
+    """Wire index of `name` in `names`; ValueError naming the field otherwise (encoder side)."""
+    for i in range(len(names)):
+        if names[i] == name:
+            return i
+    raise ValueError("%s: %r is not one of %s" % (field, name, ", ".join(names)))

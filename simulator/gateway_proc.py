@@ -8,7 +8,7 @@ exactly as `meterkit gateway devices add` does.
 
 from __future__ import annotations
 
-import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -90,7 +90,7 @@ class GatewayProcess:
         self.config_path.write_text("\n".join(parts), encoding="utf-8")
         return self.config_path
 
-    def provision(self, boards: Iterable[BoardRecord]) -> int:
+    async def provision(self, boards: Iterable[BoardRecord]) -> int:
         """Register every board in the gateway's database (keys sealed at rest)."""
         try:
             from gateway.registry import add_device
@@ -101,24 +101,21 @@ class GatewayProcess:
         box = KeyBox.load_or_create(self.workdir / "gateway.secret")
         boards = list(boards)
 
-        async def register() -> None:
-            db = await Database.open(self.db_path)
-            try:
-                def add_all(conn: sqlite3.Connection) -> None:
-                    for b in boards:
-                        add_device(conn, box, b.device_id, b.key, site=b.site,
-                                   channels=b.channels, replace=True)
-                await db.write(add_all)
-            finally:
-                await db.close()
+        def add_all(conn: sqlite3.Connection) -> None:
+            for b in boards:
+                add_device(conn, box, b.device_id, b.key, site=b.site, channels=b.channels,
+                           replace=True)
 
-        asyncio.run(register())
+        db = await Database.open(self.db_path)
+        try:
+            await db.write(add_all)
+        finally:
+            await db.close()
         return len(boards)
 
     def start(self, timeout: float = 30.0) -> None:
-        gateway_cli = REPO / "gateway" / "cli.py"
-        if not gateway_cli.exists():
-            raise DependencyMissing("gateway service", f"{gateway_cli} does not exist yet",
+        if importlib.util.find_spec("gateway.cli") is None:
+            raise DependencyMissing("gateway service", "the gateway.cli module does not exist",
                                     hint="the `meterkit gateway run` command is not available")
         env = dict(os.environ, **self.env)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")

@@ -203,7 +203,9 @@ def _faults(r: Reader) -> FaultSpec:
         power_cut_minutes=r.range("power_cut_minutes", (1.0, 240.0), lo=0.0, hi=60 * 24 * 30),
         reboots_per_week=float(r.number("reboots_per_week", 0.0, lo=0.0, hi=100)),
         clock_drift_ppm=r.range("clock_drift_ppm", (0.0, 0.0), lo=-500, hi=500),
-        duplicate_ack_loss=float(r.number("duplicate_ack_loss", 0.0, lo=0.0, hi=0.9)),
+        link_drops_per_day=float(r.number("link_drops_per_day", 0.0, lo=0.0, hi=1000)),
+        gateway_crashes=int(r.number("gateway_crashes", 0, lo=0, hi=100, integer=True)),
+        broker_restarts=int(r.number("broker_restarts", 0, lo=0, hi=100, integer=True)),
     )
     r.finish()
     return spec

@@ -93,13 +93,16 @@ def daily_mean_temperature(
     *,
     tz: ZoneInfo = ROME,
     min_samples: int = 12,
+    drop_short_days: bool = False,
     input_name: str = "temperature",
 ) -> DailyTemperature:
     """Average hourly (or finer) readings into local-day means.
 
     A day with fewer than `min_samples` readings is an error rather than a biased mean:
     with half a day missing, the mean is dominated by whichever half (night or day) was
-    kept. Daily input (one reading per day) passes with `min_samples=1`.
+    kept. Daily input (one reading per day) passes with `min_samples=1`. With
+    `drop_short_days=True` such days are left out instead (the methods then see them as
+    days without temperature and apply their own coverage rules).
     """
     temps = np.asarray(temperatures, dtype=float)
     if len(timestamps) != len(temps):
@@ -117,7 +120,7 @@ def daily_mean_temperature(
         day = t.astimezone(tz).date()
         sums[day] += float(v)
         counts[day] += 1
-    days = tuple(sorted(sums))
+    days = tuple(sorted(d for d in sums if not drop_short_days or counts[d] >= min_samples))
     if not days:
         raise InsufficientDataError("no temperature readings", input=input_name,
                                     available=0, required=1, unit="readings")

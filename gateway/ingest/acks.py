@@ -33,6 +33,7 @@ class AckTracker:
 
     def committed(self, counter: int) -> None:
         self._resolve(counter)
+        self._blocked.discard(counter)   # a resend that did commit unblocks the ACK
         i = bisect.bisect_left(self._committed, counter)
         if i == len(self._committed) or self._committed[i] != counter:
             self._committed.insert(i, counter)

@@ -26,13 +26,14 @@ from typing import Any
 from gateway.ingest.acks import AckTracker
 from gateway.ingest.keys import KeyCache
 from gateway.ingest.limits import IngestLimits, TokenBucket
+from gateway.ingest.scanner import FrameScanner
 from gateway.ingest.stats import IngestStats
 from gateway.registry import format_device_id
+from gateway.store.keybox import KeyBoxError
 from gateway.writer import FrameItem, FrameOutcome, Writer, WriterClosed
 from protocol import codec
 from protocol.errors import BadTag, Malformed, ProtocolError
 from protocol.frame import MAX_PAYLOAD, TYPE_NAMES, Header, parse_header
-from protocol.stream import Deframer
 
 __all__ = ["Connection"]
 
@@ -65,7 +66,7 @@ class Connection:
         self.log = log
         peer = stream.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.deframer = Deframer(max_payload=MAX_PAYLOAD)
+        self.scanner = FrameScanner(max_payload=MAX_PAYLOAD)
         self.tracker = AckTracker()
         self.bucket = TokenBucket(limits.max_frames_per_s, limits.burst)
         self.device_id: int | None = None
@@ -86,12 +87,17 @@ class Connection:
         self._cmd_backlog: list[dict[str, Any]] = []
         self._end: str | None = None
         self._stopping = False
+        self._loop = asyncio.get_running_loop()
+        self._last_rx = self._loop.time()
+        self._paused = False
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     # -- reading --------------------------------------------------------------------------
 
     async def run(self) -> str:
         """Serve until the connection ends; return why ("eof", "idle_timeout", ...)."""
         acker = asyncio.create_task(self._ack_loop(), name=f"ingest-ack {self.peer}")
+        self._idle_timer = self._loop.call_later(self.limits.idle_timeout_s, self._idle_check)
         reason = "internal_error"
         try:
             reason = await self._read_loop()
@@ -102,6 +108,8 @@ class Connection:
         except Exception:
             self.log.exception("ingest connection failed", extra={"peer": self.peer})
         finally:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
             acker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await acker
@@ -109,6 +117,17 @@ class Connection:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.stream.wait_closed(), 1.0)
         return self._end or reason
+
+    def _idle_check(self) -> None:
+        """One timer per connection (cheaper than a timeout per read): close after silence."""
+        idle = self.limits.idle_timeout_s
+        remaining = self._last_rx + idle - self._loop.time()
+        if self._paused or remaining > 0:
+            self._idle_timer = self._loop.call_later(max(remaining, idle / 10), self._idle_check)
+            return
+        self.log.info("ingest connection idle, closing",
+                      extra={"peer": self.peer, "device": self._did, "idle_s": idle})
+        self._finish("idle_timeout")
 
     def stop_reading(self) -> None:
         """Shutdown: read nothing more, ACK what is committing, then hang up (run() returns)."""
@@ -128,75 +147,76 @@ class Connection:
     async def _read_loop(self) -> str:
         limits = self.limits
         while self._end is None:
-            while (self._inflight_bytes + self.deframer.buffered() >= limits.max_buffered_bytes
+            while (self._inflight_bytes + self.scanner.buffered() >= limits.max_buffered_bytes
                    and self._end is None):
                 self._space.clear()
+                self._paused = True      # our backlog, not the board's silence: no idle timer
                 await self._space.wait()
+            self._paused = False
             if self._end is not None:
                 break
+            self._last_rx = self._loop.time()
             try:
-                data = await asyncio.wait_for(self.reader.read(limits.read_size),
-                                              limits.idle_timeout_s)
-            except TimeoutError:
-                self.log.info("ingest connection idle, closing",
-                              extra={"peer": self.peer, "device": self._did})
-                return "idle_timeout"
+                data = await self.reader.read(limits.read_size)
             except (ConnectionError, OSError):
                 return "reset"
+            self._last_rx = self._loop.time()
             if not data:
                 return "shutdown" if self._stopping else "eof"
-            frames = deque(self.deframer.feed(data))
-            self._count_garbage()
-            if self.deframer.discarded_bytes - self._garbage_mark > limits.max_garbage_bytes:
-                self.log.warning("ingest connection sends garbage, closing",
-                                 extra={"peer": self.peer, "device": self._did,
-                                        "garbage_bytes": self.deframer.discarded_bytes})
-                return "garbage"
-            while frames and self._end is None:
+            self.scanner.feed(data)
+            while self._end is None:
+                raw = self.scanner.peek()
+                self._count_garbage()
+                if self.scanner.discarded_bytes - self._garbage_mark > limits.max_garbage_bytes:
+                    self.log.warning("ingest connection sends garbage, closing",
+                                     extra={"peer": self.peer, "device": self._did,
+                                            "garbage_bytes": self.scanner.discarded_bytes})
+                    return "garbage"
+                if raw is None:
+                    break
                 try:
-                    await self._frame(frames.popleft(), frames)
+                    await self._frame(raw)
                 except WriterClosed:
                     return "shutdown"
         return self._end or "closed"
 
     def _count_garbage(self) -> None:
-        new = self.deframer.discarded_bytes - self._garbage_counted
+        new = self.scanner.discarded_bytes - self._garbage_counted
         if new:
             self.stats.garbage_bytes += new
-            self._garbage_counted = self.deframer.discarded_bytes
+            self._garbage_counted = self.scanner.discarded_bytes
 
-    def _rescan(self, raw: bytes, rest: deque[bytes]) -> None:
-        """A frame failed authentication: its bytes may hide real frames; scan them again."""
-        joined = raw + b"".join(rest)
-        rest.clear()
-        rest.extend(self.deframer.reject(joined))
-        self._count_garbage()
-
-    async def _frame(self, raw: bytes, rest: deque[bytes]) -> None:
+    async def _frame(self, raw: bytes) -> None:
+        """Authenticate the peeked frame, then accept() and queue it, or reject() it."""
         self.stats.frames_received += 1
         await self.bucket.take()
-        try:
+        h = self.scanner.header
+        if h is None:  # pragma: no cover - peek() always sets it with a frame
             h = parse_header(raw)
-        except ProtocolError as exc:  # the deframer checked it; kept for robustness
-            self._drop(exc.reason, None, exc.detail)
-            return
         if h.downlink:
+            self.scanner.reject()
             self._drop("downlink_frame", h, f"{TYPE_NAMES[h.ftype]} frames travel gateway→board")
             return
         if self.device_id is not None and h.device_id != self.device_id:
-            self._rescan(raw, rest)
+            self.scanner.reject()
             self._drop("device_mismatch", h,
                        f"connection belongs to {self._did}, frame says {h.device_id:08x}")
             return
-        key = await self.keys.get(h.device_id)
+        try:
+            key = await self.keys.get(h.device_id)
+        except KeyBoxError as exc:
+            self.scanner.reject()
+            self._drop("key_unreadable", h, str(exc))
+            return
         if key is None:
-            self._rescan(raw, rest)
+            self.scanner.reject()
             self._drop("unknown_device", h, "no such device in the registry")
             return
-        msg = await self._decode(raw, h, key)
+        msg, key = await self._decode(raw, h, key)
         if msg is None:
-            self._rescan(raw, rest)
+            self.scanner.reject()  # forged, or a cut frame that swallowed the next one
             return
+        self.scanner.accept()
         if isinstance(msg, ProtocolError):
             self._drop(msg.reason, h, msg.detail)
             return
@@ -204,12 +224,12 @@ class Connection:
             self.device_id, self._did = h.device_id, format_device_id(h.device_id)
         self._key = key
         self._failures = 0
-        self._garbage_mark = self.deframer.discarded_bytes
+        self._garbage_mark = self.scanner.discarded_bytes
         await self._submit(raw, h, msg)
 
-    async def _decode(self, raw: bytes, h: Header,
-                      key: bytes) -> dict[str, Any] | ProtocolError | None:
-        """The decoded message, a ProtocolError to drop it with, or None after a bad tag."""
+    async def _decode(self, raw: bytes, h: Header, key: bytes
+                      ) -> tuple[dict[str, Any] | ProtocolError | None, bytes]:
+        """(message, key that opened it); a ProtocolError to drop it with; None: bad tag."""
         msg: dict[str, Any] = {}
         for attempt in range(2):
             try:
@@ -220,15 +240,15 @@ class Connection:
                     key = fresh  # the key was changed in the registry: try the new one
                     continue
                 self._drop("bad_tag", h, exc.detail)
-                return None
+                return None, key
             except ProtocolError as exc:
-                return exc
+                return exc, key
             break
         for block in msg.get("blocks", ()):
             if any(r > _I64_MAX for r in block["registers"]):
                 return Malformed(f"readings: channel {block['channel']}: a register is above "
-                                 "2^63-1, the largest value the gateway stores")
-        return msg
+                                 "2^63-1, the largest value the gateway stores"), key
+        return msg, key
 
     async def _submit(self, raw: bytes, h: Header, msg: dict[str, Any]) -> None:
         item = FrameItem(self._did, h.counter, TYPE_NAMES[h.ftype], raw, msg, peer=self.peer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -27,14 +28,15 @@ __all__ = ["main", "serve"]
 
 
 async def serve(db_path: Path, secret_path: Path, host: str, port: int, *,
-                synchronous: str = "FULL", ready_file: Path | None = None) -> None:
+                synchronous: str = "FULL", ready_file: Path | None = None,
+                stats_file: Path | None = None, limits: IngestLimits | None = None) -> None:
     """Run database, writer and server until SIGTERM/SIGINT."""
     box = KeyBox.load_or_create(secret_path)
     db = await Database.open(db_path, synchronous=synchronous)
     writer = Writer(db)
     keys = KeyCache(db, box)
     await keys.load()
-    server = IngestServer(writer, keys, host=host, port=port, limits=IngestLimits())
+    server = IngestServer(writer, keys, host=host, port=port, limits=limits or IngestLimits())
     writer_task = asyncio.create_task(writer.run(), name="writer")
     await server.start()
     if ready_file is not None:
@@ -50,6 +52,9 @@ async def serve(db_path: Path, secret_path: Path, host: str, port: int, *,
         await writer.close()
         await writer_task
         await db.close()
+        if stats_file is not None:
+            stats_file.write_text(json.dumps({"writer": dict(writer.stats),
+                                              "ingest": server.stats.snapshot()}, indent=1))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,12 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4700)
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "EXTRA"))
     parser.add_argument("--ready-file", type=Path, help="write the bound port here when ready")
+    parser.add_argument("--stats-file", type=Path, help="write counters here on exit (JSON)")
+    parser.add_argument("--max-frames-per-s", type=float, default=IngestLimits().max_frames_per_s,
+                        help="per-connection frame rate limit")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(args.db, args.secret, args.host, args.port,
-                      synchronous=args.synchronous, ready_file=args.ready_file))
+                      synchronous=args.synchronous, ready_file=args.ready_file,
+                      stats_file=args.stats_file,
+                      limits=IngestLimits(max_frames_per_s=args.max_frames_per_s,
+                                          burst=max(200, int(args.max_frames_per_s)))))
     return 0
 
 

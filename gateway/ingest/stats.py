@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 __all__ = ["DROP_REASONS", "IngestStats"]
 
 # Why a frame was dropped (not stored, not acknowledged). The protocol's ProtocolError reasons
-# plus the gateway's own: unknown_device, downlink_frame, storage_refused, storage_error.
+# plus the gateway's own.
 DROP_REASONS = (
-    "unknown_device", "bad_tag", "malformed_payload", "replay", "bad_type", "truncated",
-    "too_long", "downlink_frame", "storage_refused", "storage_error", "internal_error",
+    "unknown_device", "bad_tag", "malformed_payload", "replay", "device_mismatch",
+    "downlink_frame", "key_unreadable", "storage_refused", "storage_error",
 )
 
 

@@ -97,12 +97,18 @@ class Database:
         conn.execute("PRAGMA query_only = ON")
         self._rconn = conn
 
-    def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._wconn is not None, "database is closed"
+    def _closed(self) -> StorageError:
+        return StorageError("database is closed", path=self.path,
+                            hint="a component used the database after shutdown")
+
+    def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> T:
         conn = self._wconn
+        if conn is None:
+            raise self._closed()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            result = fn(conn, *args)
+            result = fn(conn, *args, **kwargs)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -112,19 +118,21 @@ class Database:
         self.last_commit_monotonic = time.monotonic()
         return result
 
-    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        assert self._rconn is not None, "database is closed"
-        return fn(self._rconn, *args)
+    def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> T:
+        if self._rconn is None:
+            raise self._closed()
+        return fn(self._rconn, *args, **kwargs)
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` in one committed transaction on the writer thread."""
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(conn, *args, **kwargs)` in one committed transaction on the writer thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._run_write, fn, args)
+        return await loop.run_in_executor(self._writer, self._run_write, fn, args, kwargs)
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(conn, *args)` on the read-only connection (sees the last commit, WAL)."""
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(conn, *args, **kwargs)` on the read-only connection (sees the last commit)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader, self._run_read, fn, args)
+        return await loop.run_in_executor(self._reader, self._run_read, fn, args, kwargs)
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

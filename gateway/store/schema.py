@@ -46,7 +46,9 @@ plugins use ``"<plugin>:<name>"`` ids (``"modbus:sdm630-1"``).
     id INTEGER PK AUTOINCREMENT; device_id; cmd_id (the u16 wire id, 1..65535, per device,
     allocated in sequence and wrapping); name; params TEXT (JSON object of integers); state
     ``queued`` → ``sent`` → ``done`` | ``failed``; send_count (ACKs that carried it); result
-    TEXT (JSON ``{"status", "detail"}`` from COMMAND_RESULT); created_at; updated_at.
+    TEXT (JSON ``{"status", "detail"}`` from COMMAND_RESULT); result_seq (1, 2, 3 ... in the
+    order results were recorded — follow finished commands with ``result_seq > :cursor``);
+    ref (the requester's own id, e.g. the MQTT ``cmd_id``); created_at; updated_at.
 """
 
 from __future__ import annotations
@@ -145,10 +147,13 @@ CREATE TABLE IF NOT EXISTS commands (
                CHECK (state IN ('queued', 'sent', 'done', 'failed')),
     send_count INTEGER NOT NULL DEFAULT 0,
     result     TEXT,
+    result_seq INTEGER,
+    ref        TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS commands_pending ON commands (device_id, state);
+CREATE INDEX IF NOT EXISTS commands_results ON commands (result_seq) WHERE result_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS commands_wire_id ON commands (device_id, cmd_id);
 """
 

@@ -10,7 +10,9 @@ the broker handed over is never lost by a gateway crash. Authorisation is the br
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -18,10 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import paho.mqtt.client as mqtt
+
 from gateway import outbox
+from gateway.store.db import Database
+from gateway.uplink.config import MqttConfig
 from gateway.uplink.messages import command_result_message
 
-__all__ = ["CommandInputError", "CommandRequest", "command_filter", "parse_command",
+__all__ = ["CommandInputError", "CommandRequest", "Commands", "command_filter", "parse_command",
            "queue_request", "reject_request"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
@@ -108,3 +114,57 @@ def reject_request(conn: sqlite3.Connection, device: str, error: str, *, site: s
                                             cmd_id=cmd_id, name=name, error=error)
     return outbox.add(conn, topic=topic, payload=payload, stream=f"{device}:command",
                       msg_id=f"{device}:command:rejected:{time.time_ns()}")
+
+
+class Commands:
+    """Handles messages on the command subscription (on the event loop)."""
+
+    def __init__(self, db: Database, cfg: MqttConfig, *, ack: Callable[[int, int], None],
+                 wake: asyncio.Event, logger: logging.Logger,
+                 queue: QueueFn | None = None) -> None:
+        self.db, self.cfg, self._ack, self._wake, self.log = db, cfg, ack, wake, logger
+        self._queue = queue
+        self.queued = 0
+        self.rejected = 0
+
+    def _queue_fn(self) -> QueueFn:
+        if self._queue is None:
+            from gateway.commands import queue_command
+            self._queue = queue_command
+        return self._queue
+
+    async def handle(self, msg: mqtt.MQTTMessage) -> None:
+        """Validate, queue (or reject) and only then acknowledge `msg` to the broker."""
+        site, prefix = self.cfg.site, self.cfg.prefix
+        device = device_of(msg.topic, prefix, site)
+        try:
+            if device is None:
+                self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
+                return
+            try:
+                req = parse_command(device, msg.payload, retained=bool(msg.retain))
+                queue = self._queue_fn()
+                await self.db.write(lambda c: queue_request(c, req, site=site, prefix=prefix,
+                                                            queue=queue))
+                self.queued += 1
+            except ValueError as exc:   # CommandInputError, gateway.commands.CommandError
+                self.log.warning("MQTT command on %s rejected: %s", msg.topic, exc)
+                self.rejected += 1
+                cmd_id, name, error = *_ids(msg.payload), str(exc)
+                await self.db.write(lambda c: reject_request(
+                    c, device, error, site=site, prefix=prefix, cmd_id=cmd_id, name=name))
+            self._wake.set()
+        finally:
+            if msg.qos > 0:
+                self._ack(msg.mid, msg.qos)
+
+
+def _ids(payload: bytes) -> tuple[str | None, str | None]:
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None, None
+    if not isinstance(doc, dict):
+        return None, None
+    cid, name = doc.get("cmd_id"), doc.get("name")
+    return (cid if isinstance(cid, str) else None), (name if isinstance(name, str) else None)

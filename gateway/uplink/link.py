@@ -72,28 +72,41 @@ class Link:
         self.connected = False
         self.refusals = 0
         self.last_error: str | None = None
+        self._will = will
+        self._rebuild = False
+        self.client = self._build()
+
+    def _build(self) -> mqtt.Client:
+        cfg = self.cfg
         v5 = cfg.protocol == "5"
-        self.client = mqtt.Client(
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=cfg.effective_client_id,
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False, manual_ack=True, reconnect_on_failure=False,
         )
-        self.client.max_inflight_messages_set(cfg.inflight)
-        self.client.max_queued_messages_set(0)
+        client.max_inflight_messages_set(cfg.inflight)
+        client.max_queued_messages_set(0)
         if cfg.username is not None:
-            self.client.username_pw_set(cfg.username, cfg.password)
+            client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
-            self.client.tls_set(
+            client.tls_set(
                 ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
                 certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
                 keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
                 tls_version=ssl.PROTOCOL_TLS_CLIENT,
             )
-        self.client.will_set(will[0], will[1], qos=1, retain=True)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
+        client.will_set(self._will[0], self._will[1], qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def forget_unacked(self) -> None:
+        """Before the next connect, replace the paho client: it then forgets the messages it
+        would resend (used to drop a quarantined poison message; the outbox republishes the
+        rest). The only time the client object is replaced."""
+        self._rebuild = True
 
     # -- paho thread → event loop -------------------------------------------------------------
     def _post(self, fn: Callable[..., None], *args: Any) -> None:
@@ -105,6 +118,8 @@ class Link:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                     props: Properties | None) -> None:
+        if client is not self.client:
+            return
         rm = getattr(props, "ReceiveMaximum", None) if props is not None else None
         mps = getattr(props, "MaximumPacketSize", None) if props is not None else None
         ok = not reason.is_failure
@@ -113,15 +128,19 @@ class Link:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
                        props: Properties | None) -> None:
-        self._post(self._disconnected, str(reason))
+        if client is self.client:
+            self._post(self._disconnected, str(reason))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                     props: Properties | None) -> None:
+        if client is not self.client:
+            return
         failure = f"{reason} (0x{reason.value:02x})" if reason.is_failure else None
         self._post(self._sink.puback, mid, failure)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._post(self._sink.message, msg)
+        if client is self.client:
+            self._post(self._sink.message, msg)
 
     # -- event loop side ----------------------------------------------------------------------
     def _connected(self, ok: bool, reason: str, connack: Connack) -> None:
@@ -150,6 +169,9 @@ class Link:
         with contextlib.suppress(AttributeError):
             # paho's previous network thread may end between loop_stop's check and join
             self.client.loop_stop()
+        if self._rebuild:
+            self._rebuild = False
+            self.client = self._build()
         props = None
         if self.cfg.protocol == "5":
             props = Properties(PacketTypes.CONNECT)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +28,15 @@ from gateway.outbox import OutboxRow
 from gateway.store.db import Database
 from gateway.uplink import downlink
 from gateway.uplink.config import MqttConfig
+from gateway.uplink.discovery import ha_discovery_message
 from gateway.uplink.lanes import Lanes
 from gateway.uplink.link import Connack, Link
-from gateway.uplink.messages import gateway_status_message
+from gateway.uplink.messages import SCHEMA_VERSIONS, alert_message, gateway_status_message
 
 __all__ = ["Publisher", "PublisherStats"]
+
+FLAP_S = 10.0   # a connection lost this soon after CONNACK, with messages in flight, "flapped"
+PROBE_OK = 20   # PUBACKs that end poison probing
 
 
 @dataclass(slots=True)
@@ -43,7 +48,6 @@ class PublisherStats:
     delivered: int = 0
     rejected: int = 0
     quarantined: int = 0
-    commands: int = 0
 
 
 class Publisher:
@@ -58,7 +62,6 @@ class Publisher:
         self.wake = wake or asyncio.Event()
         self.log = logger or logging.getLogger("gateway.uplink")
         self.stats = PublisherStats()
-        self._queue_command = queue_command
         _, offline = self._status("offline")
         self.link = Link(cfg, self, will=(self._status_topic, offline), logger=self.log)
         self.lanes = Lanes(db, backlog_rate=cfg.backlog_rate, burst=cfg.inflight,
@@ -78,6 +81,16 @@ class Publisher:
         self._draining = False
         self._flush_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._announced: set[str] = set()             # streams announced to Home Assistant
+        self._last_quarantined: dict[str, Any] | None = None
+        self._up_at = 0.0                             # poison detection (see link_down)
+        self._flaps = 0
+        self._probing = False
+        self._probe_alone = False                     # the one in-flight row was sent probing
+        self._probe_ok = 0
+        self._receive_max: int | None = None
+        self.commands = downlink.Commands(db, cfg, ack=self.link.ack, wake=self.wake,
+                                          logger=self.log, queue=queue_command)
 
     @property
     def _status_topic(self) -> str:
@@ -179,10 +192,28 @@ class Publisher:
         return None
 
     def _publish_row(self, row: OutboxRow) -> None:
+        self._probe_alone = self._probing and not self._inflight
+        if self.cfg.ha_discovery and row.stream not in self._announced:
+            self._announce_ha(row)
         mid = self.link.publish(row.topic, row.payload, row.qos, row.retain)
         self._inflight[mid] = row
         self._inflight_ids.add(row.id)
         self.stats.published += 1
+
+    def _announce_ha(self, row: OutboxRow) -> None:
+        """Publish the Home Assistant config for `row`'s channel once per process (retained,
+        not through the outbox: it is derived state, rebuilt from the next reading)."""
+        self._announced.add(row.stream)
+        try:
+            doc = json.loads(row.payload)
+        except ValueError:
+            return
+        if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSIONS["reading"]:
+            return
+        msg = ha_discovery_message(doc, state_topic=row.topic, status_topic=self._status_topic,
+                                   ha_prefix=self.cfg.ha_prefix)
+        if msg is not None:
+            self.link.publish(msg[0], msg[1], 1, True)
 
     # -- PUBACKs ----------------------------------------------------------------------------
     def puback(self, mid: int, failure: str | None) -> None:
@@ -195,6 +226,11 @@ class Publisher:
             return
         if failure is None:
             self._acked.append(row.id)
+            if self._probing:
+                self._probe_ok += 1
+                if self._probe_ok >= PROBE_OK:
+                    self._probing = False
+                    self.window = min(self.cfg.inflight, self._receive_max or self.cfg.inflight)
         else:
             self._rejected.append((row, failure))
         if not self._inflight:
@@ -220,16 +256,28 @@ class Publisher:
             if ids or rejected:
                 self.wake.set()
 
-    async def _reject(self, row: OutboxRow, failure: str, *, final: bool = False) -> None:
+    async def _reject(self, row: OutboxRow, failure: str, *, final: bool = False,
+                      probe: bool = False) -> None:
+        """Count a refused attempt; quarantine at ``max_attempts``, else pause its stream.
+        `probe`: the attempt is a connection loss blamed on the row, which paho still holds."""
         self.stats.rejected += 1
         attempts = await self.db.write(outbox.record_attempt, row.id, failure)
+        if probe and attempts < self.cfg.max_attempts:
+            self.log.warning("MQTT message %s suspected of breaking the connection (attempt "
+                             "%d of %d)", row.msg_id, attempts, self.cfg.max_attempts)
+            self._inflight_ids.discard(row.id)
+            self.wake.set()
+            return
         if final or attempts >= self.cfg.max_attempts:
-            await self.db.write(outbox.quarantine, row.id, failure)
+            report = {"msg_id": row.msg_id, "topic": row.topic, "error": failure,
+                      "attempts": attempts, "outbox_id": row.id}
+            await self.db.write(self._quarantine_txn, row, failure, report)
             self.stats.quarantined += 1
+            self._last_quarantined = report
             self.log.error("MQTT message %s (outbox id %d, topic %s) quarantined after %d "
                            "attempt(s): %s", row.msg_id, row.id, row.topic, attempts, failure)
-            self._spawn(self._announce(last_quarantined={
-                "msg_id": row.msg_id, "topic": row.topic, "error": failure}))
+            if self.link.connected:
+                self._spawn(self._announce())
         else:
             self._held[row.stream] = time.monotonic() + self.cfg.reject_retry_s
             asyncio.get_running_loop().call_later(self.cfg.reject_retry_s, self.wake.set)
@@ -242,7 +290,10 @@ class Publisher:
     def link_up(self, connack: Connack) -> None:
         """LinkSink: connected; adopt the broker's limits, announce, subscribe, resume."""
         self.stats.connects += 1
-        self.window = min(self.cfg.inflight, connack.receive_maximum or self.cfg.inflight)
+        self._up_at = time.monotonic()
+        self._receive_max = connack.receive_maximum
+        self.window = 1 if self._probing else \
+            min(self.cfg.inflight, connack.receive_maximum or self.cfg.inflight)
         self.max_packet = connack.maximum_packet_size
         if self.cfg.commands:
             self.link.subscribe(downlink.command_filter(self.cfg.prefix, self.cfg.site))
@@ -250,16 +301,54 @@ class Publisher:
         self.wake.set()
 
     def link_down(self, reason: str) -> None:
-        """LinkSink: connection lost; paho keeps the in-flight messages and resends them."""
+        """LinkSink: connection lost; paho keeps the in-flight messages and resends them.
+
+        Poison detection: mosquitto 2.0 closes the connection right after refusing a PUBLISH
+        (oversized, or denied by its ACL), and paho resends everything after a reconnect, so one
+        bad message can break every connection. After two losses in a row each within
+        ``FLAP_S`` of connecting, with messages in flight, we *probe*: paho's copies are dropped
+        (new client object, rows back to the outbox) and the window is 1, so a further quick
+        loss has exactly one suspect; each counts as an attempt against it and
+        ``max_attempts`` quarantine it. ``PROBE_OK`` PUBACKs end probing."""
         self.log.warning("MQTT connection to %s lost: %s (%d messages in flight will be resent)",
                          self.link.broker, reason, len(self._inflight))
+        flap = bool(self._inflight) and time.monotonic() - self._up_at < FLAP_S
+        suspect = next(iter(self._inflight.values())) if len(self._inflight) == 1 else None
+        if self._probing or (flap and self._flaps >= 1):
+            self._forget_inflight()
+            self._probing, self._probe_ok, self.window = True, 0, 1
+        if flap and self._probing and suspect is not None and self._probe_alone:
+            self._inflight_ids.add(suspect.id)        # not republished until counted
+            self._spawn(self._reject(suspect, f"the broker closed the connection while this "
+                                              f"message alone was in flight ({reason})",
+                                     probe=True))
+        self._flaps = self._flaps + 1 if flap else 0
 
-    async def _announce(self, **fields: Any) -> None:
+    def _forget_inflight(self) -> None:
+        self.link.forget_unacked()
+        self._inflight_ids.difference_update(r.id for r in self._inflight.values())
+        self._inflight.clear()
+
+    def _quarantine_txn(self, conn: sqlite3.Connection, row: OutboxRow, failure: str,
+                        report: dict[str, Any]) -> None:
+        """Quarantine `row` and queue a site alert about it, in one transaction."""
+        outbox.quarantine(conn, row.id, failure)
+        now = datetime.now(UTC)
+        topic, payload = alert_message(
+            None, prefix=self.cfg.prefix, site=self.cfg.site, kind="uplink_quarantine",
+            time=now, severity="warning", details=report,
+            message=f"message {row.msg_id} quarantined: the broker kept rejecting it")
+        outbox.add(conn, topic=topic, payload=payload, stream="gateway:alert",
+                   msg_id=f"gateway:alert:quarantine:{row.id}")
+
+    async def _announce(self) -> None:
+        """Retained ``online`` status with backlog and quarantine counters."""
         counts = await self.db.read(outbox.counts)
+        extra = {"last_quarantined": self._last_quarantined} if self._last_quarantined else {}
         topic, payload = self._status(
             "online", time=datetime.now(UTC), backlog=counts["pending"],
-            quarantined=counts["quarantined"], **fields)
-        await self._publish_direct(topic, payload, timeout=None)
+            quarantined=counts["quarantined"], **extra)
+        await self._publish_direct(topic, payload, timeout=10.0)
 
     async def _publish_direct(self, topic: str, payload: bytes, *,
                               timeout: float | None) -> None:
@@ -277,46 +366,7 @@ class Publisher:
     # -- commands -------------------------------------------------------------------------------
     def message(self, msg: mqtt.MQTTMessage) -> None:
         """LinkSink: a message on the command subscription."""
-        self._spawn(self._command(msg))
-
-    async def _command(self, msg: mqtt.MQTTMessage) -> None:
-        device = downlink.device_of(msg.topic, self.cfg.prefix, self.cfg.site)
-        site, prefix = self.cfg.site, self.cfg.prefix
-        try:
-            if device is None:
-                self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
-                return
-            try:
-                req = downlink.parse_command(device, msg.payload, retained=bool(msg.retain))
-                await self.db.write(lambda c: downlink.queue_request(
-                    c, req, site=site, prefix=prefix, queue=self._queue()))
-                self.stats.commands += 1
-            except ValueError as exc:   # CommandInputError, gateway.commands.CommandError
-                self.log.warning("MQTT command on %s rejected: %s", msg.topic, exc)
-                cmd_id, name, error = *_ids(msg.payload), str(exc)
-                await self.db.write(lambda c: downlink.reject_request(
-                    c, device, error, site=site, prefix=prefix, cmd_id=cmd_id, name=name))
-            self.wake.set()
-        finally:
-            if msg.qos > 0:
-                self.link.ack(msg.mid, msg.qos)
-
-    def _queue(self) -> Callable[..., int]:
-        if self._queue_command is None:
-            from gateway.commands import queue_command
-            self._queue_command = queue_command
-        return self._queue_command
-
-
-def _ids(payload: bytes) -> tuple[str | None, str | None]:
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        return None, None
-    if not isinstance(doc, dict):
-        return None, None
-    cid, name = doc.get("cmd_id"), doc.get("name")
-    return (cid if isinstance(cid, str) else None), (name if isinstance(name, str) else None)
+        self._spawn(self.commands.handle(msg))
 
 
 def _publish_packet_size(row: OutboxRow, v5: bool) -> int:

@@ -60,7 +60,9 @@ class FaultSpec:
     power_cut_minutes: tuple[float, float] = (1.0, 240.0)
     reboots_per_week: float = 0.0
     clock_drift_ppm: tuple[float, float] = (0.0, 0.0)
-    duplicate_ack_loss: float = 0.0   # probability an ACK is dropped, so the board resends
+    link_drops_per_day: float = 0.0   # TCP session cut mid-exchange: the board resends
+    gateway_crashes: int = 0          # SIGKILL of the gateway during the run, then restart
+    broker_restarts: int = 0          # broker stopped and started again during the run
 
 
 @dataclass
@@ -70,6 +72,7 @@ class FaultPlan:
     device: str
     power_cuts: list[Window] = field(default_factory=list)
     reboots: list[float] = field(default_factory=list)
+    link_drops: list[float] = field(default_factory=list)
     link_outages: list[Window] = field(default_factory=list)
     clock_drift_ppm: float = 0.0
 
@@ -119,6 +122,8 @@ def plan_faults(device: str, seed: int, start: float, end: float, faults: FaultS
     for i, t in enumerate(_poisson_times(s_link, start, end, link.random_outages_per_week)):
         hours = _span(s_link ^ 1, i, *link.random_outage_hours)
         plan.link_outages.append(Window(t, t + hours * 3600.0))
+    s_drop = derive_seed(seed, device, "drop")
+    plan.link_drops = _poisson_times(s_drop, start, end, faults.link_drops_per_day * 7)
     plan.power_cuts.sort(key=lambda w: w.start)
     plan.link_outages.sort(key=lambda w: w.start)
     return plan

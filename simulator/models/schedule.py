@@ -65,6 +65,7 @@ class WeeklySchedule:
     windows: Mapping[str, tuple[tuple[time, time], ...]]
     closures: tuple[Closure, ...] = ()
     calendar: HolidayCalendar = field(default_factory=lambda: HolidayCalendar("schedules"))
+    _days: dict[date, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, windows: Mapping[str, Iterable[str]], *, closures: Iterable[str] = (),
@@ -76,9 +77,12 @@ class WeeklySchedule:
 
     def is_working_day(self, day: date) -> bool:
         """Not a holiday, not in a closure (the weekday may still have no windows)."""
-        if self.calendar.is_holiday(day):
-            return False
-        return not any(c.contains(day) for c in self.closures)
+        known = self._days.get(day)
+        if known is None:
+            known = not self.calendar.is_holiday(day) and not any(
+                c.contains(day) for c in self.closures)
+            self._days[day] = known
+        return known
 
     def is_open(self, local: datetime) -> bool:
         if not self.is_working_day(local.date()):

@@ -26,16 +26,16 @@ def current_rms(power_w: float, *, volts: float = 230.0, power_factor: float = 0
 
 @dataclass(frozen=True)
 class CTSignal:
-    """A 100 A : 50 mA clamp on a 22 Ω burden, biased at mid-scale of a 12-bit ADC."""
+    """A 100 A : 50 mA clamp on a 22 Ω burden, biased at mid-scale, read as 16-bit counts."""
 
     ct_ratio: float = 2000.0
     burden_ohm: float = 22.0
-    adc_bits: int = 12
+    adc_bits: int = 16          # ESP32 read_u16() scale, as the firmware HAL returns
     vref: float = 3.3
-    offset_counts: float = 2048.0
+    offset_counts: float = 32768.0
     mains_hz: float = 50.0
     harmonics: tuple[tuple[int, float, float], ...] = ((3, 0.12, 0.4), (5, 0.06, 1.1))
-    noise_counts: float = 2.0
+    noise_counts: float = 32.0
 
     @property
     def counts_per_amp(self) -> float:
@@ -82,11 +82,12 @@ class ReedMeter:
     pulses: int = 0
     _edges: int = field(default=0, repr=False)
 
-    def advance(self, t0: float, t1: float, flow_m3h: float) -> list[Edge]:
-        """Let gas flow at `flow_m3h` from t0 to t1 (s); return the reed edges, bounce included."""
-        edges: list[Edge] = []
+    def advance(self, t0: float, t1: float, flow_m3h: float, *, edges: bool = True) -> list[Edge]:
+        """Let gas flow at `flow_m3h` from t0 to t1 (s); return the reed edges, bounce included
+        (none when `edges` is False: the caller only wants the pulse count)."""
+        out: list[Edge] = []
         if flow_m3h <= 0.0 or t1 <= t0:
-            return edges
+            return out
         lps = flow_m3h * 1000.0 / 3600.0
         next_at = (self.pulses + 1) * self.litres_per_pulse
         self.litres += lps * (t1 - t0)
@@ -94,11 +95,12 @@ class ReedMeter:
             t = t1 - (self.litres - next_at) / lps
             hold = self.closed_fraction * self.litres_per_pulse / lps
             hold = min(self.max_closed_s, max(self.min_closed_s, hold))
-            edges += self._ringing(t, closed=True)
-            edges += self._ringing(t + hold, closed=False)
+            if edges:
+                out += self._ringing(t, closed=True)
+                out += self._ringing(t + hold, closed=False)
             self.pulses += 1
             next_at += self.litres_per_pulse
-        return edges
+        return out
 
     def _ringing(self, t: float, *, closed: bool) -> list[Edge]:
         self._edges += 1

@@ -1,4 +1,4 @@
-"""Fixtures: a real gateway ingest stack (SQLite file, writer, TCP server) with registered boards."""
+"""Fixtures: a real ingest stack (SQLite file, writer, TCP server) with registered boards."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""meterkit board firmware (MicroPython). Modules are imported on first use; see app.py."""

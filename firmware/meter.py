@@ -1,0 +1,239 @@
+"""Metering task: CT bursts and pulse draining, registers, aligned intervals, READINGS frames."""
+
+from micropython import const
+
+PARTIAL = const(0x01)
+UNSYNCED = const(0x02)
+POWER_LOSS = const(0x04)
+SENSOR_FAULT = const(0x08)
+REGISTER_RESET = const(0x20)
+_MAX_PER_BLOCK = const(48)
+
+
+class _Chan:
+    """Register and open interval of one channel. `value` is in wire units (Wh, L, pulses);
+    `frac` is the remainder below one unit in thousandths."""
+
+    def __init__(self, cfg, dev):
+        self.cfg = cfg
+        self.id = cfg["id"]
+        self.dev = dev
+        self.unit = cfg["unit"]
+        self.interval_s = cfg["interval_s"]
+        self.value = 0
+        self.frac = 0
+        self.istart = 0
+        self.flags = 0
+        self.start_value = 0
+        self.t_prev = None  # CT: wall time and power of the previous burst
+        self.p_prev = 0.0
+        self.k_prev = 0
+
+
+class Meter:
+    def __init__(self, hal, cfg, state, clock, sink, events):
+        self.hal = hal
+        self.cfg = cfg
+        self.state = state
+        self.clock = clock
+        self.sink = sink
+        self.events = events  # callable(code, channel, value)
+        self.chans = []
+        self.beat = 0
+        self.closed = 0  # intervals closed since boot
+        self.upload = None  # asyncio.Event set when a READINGS frame was queued
+        self._done = []  # closed intervals waiting to be framed: (chan, start, value, flags)
+        self._ticks = []  # pulse times from the debouncer (reused)
+        self._dirty = 0  # register changes not yet persisted
+        self._last_save = hal.ticks_ms()
+        self.grace_s = cfg["close_grace_s"]
+        self.tick_ms = cfg["tick_ms"]
+        for c in cfg["channels"]:
+            if c["type"] == "ct":
+                from firmware.ct import CtChannel
+
+                dev = CtChannel(hal, c)
+            else:
+                from firmware.pulses import PulseInput
+
+                dev = PulseInput(hal, c)
+            self.chans.append(_Chan(c, dev))
+
+    # -- boot -----------------------------------------------------------------------------------
+    def resume(self, reset_cause):
+        """Restore registers; close an interval left open by the reset; flag the new one."""
+        now = self.hal.time()
+        power = reset_cause in ("power_on", "brown_out", "unknown")
+        cut = PARTIAL | (POWER_LOSS if power else 0)
+        saved = self.state.data["ch"]
+        for ch in self.chans:
+            cur = now - now % ch.interval_s
+            st = saved.get(str(ch.id))
+            if st is None:
+                ch.istart = cur
+                ch.flags = PARTIAL | REGISTER_RESET
+            else:
+                ch.value, ch.frac, pstart, pflags = st
+                if pstart == cur:
+                    ch.istart = cur
+                    ch.flags = pflags | cut
+                else:
+                    extra = 0 if pstart < cur else UNSYNCED
+                    self._done.append((ch, pstart, ch.value, pflags | cut | extra))
+                    ch.istart = cur
+                    ch.flags = cut | extra
+            if not self.clock.synced:
+                ch.flags |= UNSYNCED
+            ch.start_value = ch.value
+        self._flush()
+        self.persist()
+
+    # -- persistence ----------------------------------------------------------------------------
+    def persist(self):
+        d = {}
+        for ch in self.chans:
+            d[str(ch.id)] = [ch.value, ch.frac, ch.istart, ch.flags]
+        self.state.data["ch"] = d
+        self.state.save()
+        self._dirty = 0
+        self._last_save = self.hal.ticks_ms()
+
+    # -- registers ------------------------------------------------------------------------------
+    def _add(self, ch, milli):
+        f = ch.frac + milli
+        if f >= 1000:
+            whole = int(f // 1000)
+            ch.value += whole
+            f -= whole * 1000
+        ch.frac = int(f) if f < 1000 else 999
+        self._dirty += 1
+
+    def _close(self, ch):
+        end = ch.istart + ch.interval_s
+        self._done.append((ch, ch.istart, ch.value, ch.flags))
+        thr = self.state.data["thr"].get(str(ch.id))
+        used = ch.value - ch.start_value
+        if thr and thr[1] > 0 and ((thr[0] == 0 and used > thr[1]) or
+                                   (thr[0] == 1 and used < thr[1])):
+            self.events("threshold", ch.id, used)
+        ch.istart = end
+        ch.start_value = ch.value
+        ch.flags = 0 if self.clock.synced else UNSYNCED
+        self.closed += 1
+
+    def _integrate(self, ch, t, p):
+        """Trapezoid energy from the previous burst to wall time t, split at boundaries."""
+        if ch.t_prev is None or t <= ch.t_prev:
+            ch.t_prev = t
+            ch.p_prev = p
+            return
+        t0 = ch.t_prev
+        p0 = ch.p_prev
+        span = t - t0
+        while ch.istart + ch.interval_s <= t:
+            end = ch.istart + ch.interval_s
+            if end > t0:
+                pe = p0 + (p - p0) * (end - t0) / span
+                self._add(ch, (p0 + pe) * (end - t0) / 7.2)  # W*s/2 -> mWh: /2/3.6
+                t0 = end
+                p0 = pe
+            self._close(ch)
+        self._add(ch, (p0 + p) * (t - t0) / 7.2)
+        ch.t_prev = t
+        ch.p_prev = p
+
+    # -- main loop ------------------------------------------------------------------------------
+    def step(self):
+        """One pass: bursts due, pulses drained, intervals closed and framed."""
+        hal = self.hal
+        if self.clock.jump:
+            self._on_jump()
+        now = hal.now()
+        nk = hal.ticks_ms()
+        grace = self.grace_s
+        for ch in self.chans:
+            dev = ch.dev
+            if ch.unit == "Wh":
+                c = ch.cfg
+                if (ch.t_prev is None or now - grace >= ch.istart + ch.interval_s or
+                        hal.ticks_diff(nk, ch.k_prev) >= c["sample_every_s"] * 1000):
+                    p = dev.burst()
+                    ch.k_prev = hal.ticks_ms()
+                    if dev.fault:
+                        ch.flags |= SENSOR_FAULT
+                    self._integrate(ch, hal.now(), p)
+            else:
+                hal.pulse_poll(ch.id)
+                nk = hal.ticks_ms()
+                now = hal.now()
+                out = self._ticks
+                dev.drain(nk, out)
+                ml = ch.cfg["pulse_ml"] if ch.unit == "L" else 1000
+                for tk in out:
+                    w = now - hal.ticks_diff(nk, tk) / 1000
+                    while w >= ch.istart + ch.interval_s:
+                        self._close(ch)
+                    self._add(ch, ml)
+                out.clear()
+                if dev.overflow:
+                    ch.flags |= SENSOR_FAULT
+                    dev.overflow = 0
+                if dev.pending():
+                    continue
+            if not self.clock.synced:
+                ch.flags |= UNSYNCED
+            while now - grace >= ch.istart + ch.interval_s:
+                if ch.unit == "Wh" and ch.t_prev is not None:
+                    self._integrate(ch, ch.istart + ch.interval_s, ch.p_prev)
+                else:
+                    self._close(ch)
+        if self._done:
+            self._flush()
+            self.persist()
+        elif self._dirty and hal.ticks_diff(hal.ticks_ms(), self._last_save) >= (
+                self.cfg["persist_s"] * 1000):
+            self.persist()
+        self.beat += 1
+
+    def _on_jump(self):
+        """The clock was corrected: close the open intervals as partial, realign."""
+        self.clock.jump = 0
+        now = self.hal.time()
+        for ch in self.chans:
+            self._done.append((ch, ch.istart, ch.value, ch.flags | PARTIAL | UNSYNCED))
+            ch.istart = now - now % ch.interval_s
+            ch.start_value = ch.value
+            ch.flags = PARTIAL
+            ch.t_prev = None
+        self._flush()
+        self.persist()
+
+    def _flush(self):
+        """Frame the closed intervals: one READINGS frame, one block per run of intervals."""
+        done = self._done
+        blocks = []
+        i = 0
+        while i < len(done):
+            ch, start, v, f = done[i]
+            regs = [v]
+            flags = [f]
+            j = i + 1
+            while (j < len(done) and done[j][0] is ch and len(regs) < _MAX_PER_BLOCK and
+                   done[j][1] == start + len(regs) * ch.interval_s):
+                regs.append(done[j][2])
+                flags.append(done[j][3])
+                j += 1
+            blocks.append({"channel": ch.id, "unit": ch.unit, "interval_s": ch.interval_s,
+                           "start": start, "registers": regs, "flags": flags})
+            i = j
+        done.clear()
+        for k in range(0, len(blocks), 8):
+            self.sink({"type": "readings", "blocks": blocks[k : k + 8]})
+        if self.upload is not None:
+            self.upload.set()
+
+    async def run(self):
+        hal = self.hal
+        while True:
+            self.step()
+            await hal.sleep_ms(self.tick_ms)

@@ -1,0 +1,106 @@
+"""Words and number/time formats for alert messages in Italian and English.
+
+Times are always shown in Europe/Rome local time with the zone abbreviation (CET/CEST), which
+also tells apart the two 02:xx hours of the last Sunday of October.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gateway.alerts.lifecycle import Transition
+from gateway.alerts.rules import Rule
+from gateway.normalise.localtime import to_local
+
+__all__ = ["WORDS", "fmt_num", "fmt_time", "rate_unit", "what"]
+
+WORDS: dict[str, dict[str, str]] = {
+    "it": {
+        "raised": "ALLARME", "cleared": "RIENTRATO", "historical": "[storico] ",
+        "info": "informazione", "warning": "attenzione", "critical": "critico",
+        "rule": "Regola", "where": "Punto di misura", "severity": "Gravità",
+        "from": "Dal", "to": "al", "since": "Da", "local": "ora italiana",
+        "value": "Valore", "limit": "Soglia", "peak": "Valore peggiore",
+        "back": "Tornato nella norma alle", "chart": "Andamento delle ultime {h} ore",
+        "backfill_note": "Allarme calcolato su dati storici arrivati in ritardo (backfill): "
+                         "non descrive la situazione attuale.",
+        "digest": "Riepilogo: {n} notifiche non inviate per limite di frequenza",
+        "digest_intro": "Per non inviare troppi messaggi, queste notifiche sono state "
+                        "raggruppate:",
+        "more": "… e altre {n}",
+        "footer": "Messaggio automatico del gateway meterkit.",
+    },
+    "en": {
+        "raised": "ALERT", "cleared": "BACK TO NORMAL", "historical": "[historical] ",
+        "info": "info", "warning": "warning", "critical": "critical",
+        "rule": "Rule", "where": "Metering point", "severity": "Severity",
+        "from": "From", "to": "to", "since": "Since", "local": "Italian time",
+        "value": "Value", "limit": "Limit", "peak": "Worst value",
+        "back": "Back to normal at", "chart": "Last {h} hours",
+        "backfill_note": "Raised from historical data that arrived late (backfill): it does "
+                         "not describe the current situation.",
+        "digest": "Digest: {n} notifications held back by the rate limit",
+        "digest_intro": "To avoid flooding you, these notifications were grouped:",
+        "more": "… and {n} more",
+        "footer": "Automatic message from the meterkit gateway.",
+    },
+}
+
+_WHAT = {
+    "it": {
+        "threshold:power": "Potenza media {v} {u} oltre la soglia di {l} {u}",
+        "threshold:energy": "Energia dell'intervallo {v} {e} oltre la soglia di {l} {e}",
+        "daily_energy": "Energia del giorno {v} {e} oltre la soglia di {l} {e}",
+        "band_share": "Quota di energia in fascia {b}: {v} % (soglia {l} %)",
+        "closed_building": "Consumo a edificio chiuso: {v} {u} oltre il carico di base "
+                           "di {l} {u}",
+        "gas_outside_heating": "Gas fuori dall'orario di riscaldamento: {v} {u} (massimo {l} "
+                               "{u})",
+        "no_data": "Nessun dato da {v} intervalli (limite {l})",
+        "device_event": "Evento segnalato dal dispositivo: {ev}",
+        "anomaly": "Potenza {v} {u} contro {x} {u} attesi ({z} deviazioni standard)",
+    },
+    "en": {
+        "threshold:power": "Average power {v} {u} beyond the limit of {l} {u}",
+        "threshold:energy": "Interval energy {v} {e} beyond the limit of {l} {e}",
+        "daily_energy": "Energy of the day {v} {e} beyond the limit of {l} {e}",
+        "band_share": "Share of energy in band {b}: {v} % (limit {l} %)",
+        "closed_building": "Consumption while the building is closed: {v} {u} above the base "
+                           "load of {l} {u}",
+        "gas_outside_heating": "Gas outside the heating schedule: {v} {u} (maximum {l} {u})",
+        "no_data": "No data for {v} intervals (limit {l})",
+        "device_event": "Event reported by the device: {ev}",
+        "anomaly": "Power {v} {u} against {x} {u} expected ({z} standard deviations)",
+    },
+}
+
+
+def fmt_num(x: float | None, lang: str, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    text = f"{x:,.{digits}f}"
+    if lang == "it":  # 1,234.5 -> 1.234,5
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
+
+
+def fmt_time(t: datetime, lang: str) -> str:
+    local = to_local(t)
+    pattern = "%d/%m/%Y %H:%M" if lang == "it" else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(pattern)} {local.tzname()}"
+
+
+def rate_unit(unit: str | None) -> str:
+    return {"kWh": "kW", "Smc": "Smc/h", "m3": "m³/h"}.get(unit or "kWh", f"{unit}/h")
+
+
+def what(t: Transition, rule: Rule, lang: str, unit: str | None) -> str:
+    """One sentence saying what was observed, with the values."""
+    key = f"threshold:{rule.metric}" if rule.kind == "threshold" else rule.kind
+    value = t.peak if t.kind == "cleared" and t.peak is not None else t.value
+    digits = 0 if rule.kind == "no_data" else 1 if rule.kind == "band_share" else 2
+    return _WHAT[lang][key].format(
+        v=fmt_num(value, lang, digits), l=fmt_num(t.limit, lang, digits),
+        u=rate_unit(unit), e=unit or "kWh", b=rule.band or "",
+        ev=t.detail.get("event", ""), x=fmt_num(t.detail.get("expected"), lang),
+        z=fmt_num(t.detail.get("z"), lang, 1))

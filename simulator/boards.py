@@ -1,0 +1,207 @@
+"""One simulated board as a MicroPython process, fed over TCP, restarted after power cuts.
+
+A board's life is split into segments by its fault plan: each power cut ends a process (the
+feed sends `cut`; the HAL exits like a board losing power) and the next segment starts a new
+process on the same flash image at the cut's end; a reboot is a cut of zero length with the
+reset cause set to "watchdog". The feed server streams sim-feed lines ahead of the board's
+virtual clock; the board's stdout carries the ground-truth tap (`@truth`) and stats (`@stat`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulator.board_config import board_config
+from simulator.feed import FeedParams, feed_lines
+from simulator.fleet import SimDevice
+from simulator.truth import GroundTruth
+
+__all__ = ["BoardProcess", "BoardStats"]
+
+REPO = Path(__file__).resolve().parents[1]
+LAUNCHER = REPO / "simulator" / "board_main.py"
+
+
+@dataclass
+class BoardStats:
+    segments: int = 0
+    power_cuts: int = 0
+    reboots: int = 0
+    truth_lines: int = 0
+    last_depth: int | None = None
+    last_stat_time: int = 0
+    exit_codes: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BoardProcess:
+    """Runs one board from `t_start` until stopped after `t_end` with an empty queue."""
+
+    dev: SimDevice
+    workdir: Path
+    gateway_port: int
+    speed: float
+    t_start: float
+    t_end: float
+    truth: GroundTruth
+    micropython: str
+    params: FeedParams = field(default_factory=FeedParams)
+    heapsize: str = "4m"
+    stats: BoardStats = field(default_factory=BoardStats)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.dir = self.workdir / f"board-{self.dev.id}"
+        self.state_dir = self.dir / "state"
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.dir / "config.json"
+        self.config_path.write_text(json.dumps(board_config(self.dev, self.gateway_port)))
+        self._spawned = 0.0
+        self._seg_start = self.t_start
+        self.stop_requested = False  # set by the runner once the gateway stored everything
+        self.settled = self.t_end + 120  # by then every interval of the period is closed
+        self.final_segment = False
+        self._channel_names = {ch.index: ch.name for ch in self.dev.channels}
+
+    # -- virtual clock estimate ----------------------------------------------------------------
+    def now(self) -> float:
+        """The board's virtual time as estimated from wall time (the HAL's own formula)."""
+        if not self._spawned:
+            return self._seg_start
+        return self._seg_start + (time.monotonic() - self._spawned) * self.speed
+
+    def _cuts(self) -> list[tuple[float, float, str]]:
+        """(cut time, restart time, reset cause) in order, inside the run."""
+        cuts = [(w.start, w.end, "power_on") for w in self.dev.faults.power_cuts]
+        cuts += [(t, t, "watchdog") for t in self.dev.faults.reboots]
+        return sorted(c for c in cuts if self.t_start < c[0] < self.t_end)
+
+    # -- run ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            cuts = self._cuts()
+            seg_start = self.t_start
+            for i in range(len(cuts) + 1):
+                cut = cuts[i] if i < len(cuts) else None
+                if cut is not None and cut[0] <= seg_start:
+                    continue  # overlapping faults: already off
+                self.final_segment = all(c[0] <= seg_start for c in cuts[i:])
+                await self._segment(seg_start, cut[0] if cut else None)
+                if cut is None:
+                    break
+                if cut[2] == "watchdog":
+                    self.stats.reboots += 1
+                    (self.state_dir / "reset_cause").write_text("watchdog")
+                else:
+                    self.stats.power_cuts += 1
+                seg_start = cut[1]
+        except Exception as exc:  # reported in the run result, never swallowed silently
+            self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.finished.set()
+
+    async def _segment(self, seg_start: float, cut_at: float | None) -> None:
+        self.stats.segments += 1
+        connected = asyncio.Event()
+        writer_box: list[asyncio.StreamWriter] = []
+
+        async def on_feed(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            writer_box.append(w)
+            connected.set()
+
+        server = await asyncio.start_server(on_feed, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        env = dict(os.environ, MICROPYPATH=f"{REPO}:.frozen")
+        log = (self.dir / "board.log").open("ab")
+        proc = await asyncio.create_subprocess_exec(
+            self.micropython, "-X", f"heapsize={self.heapsize}", str(LAUNCHER),
+            "--config", str(self.config_path), "--state-dir", str(self.state_dir),
+            "--clock-speed", repr(self.speed), "--start", str(int(seg_start)),
+            "--feed", f"tcp:127.0.0.1:{port}", "--clock-synced",
+            "--report-every", str(self._report_every()),
+            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=REPO, env=env)
+        self._seg_start = float(int(seg_start))
+        self._spawned = time.monotonic()
+        reader = asyncio.create_task(self._read_stdout(proc, log))
+        feeder = None
+        try:
+            await asyncio.wait_for(connected.wait(), 30)
+            feeder = asyncio.create_task(self._feed(writer_box[0], seg_start, cut_at))
+            await proc.wait()
+        finally:
+            if feeder is not None:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                    await feeder
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            await reader
+            for w in writer_box:
+                w.close()
+            server.close()
+            log.close()
+        self.stats.exit_codes.append(proc.returncode or 0)
+
+    def _report_every(self) -> int:
+        return int(max(300, min(3600, self.speed * 0.25)))
+
+    async def _feed(self, w: asyncio.StreamWriter, seg_start: float,
+                    cut_at: float | None) -> None:
+        """Stream lines ahead of the board clock; after t_end, `exit` once the queue is empty."""
+        ahead = max(300.0, self.speed * 0.3)
+        horizon = seg_start
+        lines = feed_lines(self.dev, seg_start, float("inf"), self.params, cut_at=cut_at)
+        pending: str | None = None
+        while True:
+            target = self.now() + ahead
+            while True:
+                if pending is None:
+                    pending = next(lines, None)
+                    if pending is None:
+                        break
+                stamp = pending.split(" ", 1)[0]
+                if stamp != "now" and float(stamp) > target:
+                    horizon = float(stamp)
+                    break
+                w.write(pending.encode() + b"\n")
+                pending = None
+            await w.drain()
+            if self._may_exit(horizon):
+                w.write(b"now link up\nnow exit\n")
+                await w.drain()
+                return
+            await asyncio.sleep(0.05)
+
+    def _may_exit(self, horizon: float) -> bool:
+        """After the period, once the runner saw every interval of the period stored."""
+        return self.stop_requested and horizon >= self.settled
+
+    async def _read_stdout(self, proc: asyncio.subprocess.Process, log: object) -> None:
+        assert proc.stdout is not None  # created with PIPE
+        while True:
+            raw = await proc.stdout.readline()
+            if not raw:
+                return
+            line = raw.decode(errors="replace").rstrip()
+            if line.startswith("@truth "):
+                _tag, ch, start, length, regs = line.split(" ")
+                name = self._channel_names.get(int(ch), ch)
+                for i, reg in enumerate(regs.split(",")):
+                    self.truth.add(self.dev.id, name, int(start) + i * int(length), int(reg),
+                                   int(length))
+                self.stats.truth_lines += 1
+            elif line.startswith("@stat "):
+                doc = json.loads(line[6:])
+                self.stats.last_depth = int(doc.get("depth", -1))
+                self.stats.last_stat_time = int(doc.get("time", 0))
+            else:
+                log.write(raw)  # type: ignore[attr-defined]

@@ -1,0 +1,80 @@
+"""Alert state survives a restart: no second raise, a later clear, unpublished alerts resent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.model import PluginResult
+from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
+    times, utc
+
+RULE = {"kind": "threshold", "device": "dev1", "channel": "el1", "above": 3.0,
+        "hysteresis": 0.5, "for_intervals": 2, "clear_intervals": 2}
+
+
+async def test_no_second_raise_after_restart(tmp_path: Path) -> None:
+    cfg = config(tmp_path, {"power": RULE, "day": {
+        "kind": "daily_energy", "device": "dev1", "channel": "el1", "above": 100.0}})
+    clock = Clock(utc(2026, 11, 24, 12))
+    first = FakeContext()
+    plugin = await started(cfg, first, clock)
+    await feed(plugin, first, series(utc(2026, 11, 24, 0), [4.0, 4.0, 4.0]))
+    assert [a["state"] for a in first.alerts()] == ["raised"]
+    await plugin.stop()
+
+    second = FakeContext()
+    plugin = await started(cfg, second, clock)
+    # The replayed last interval and two more breaches: still active, nothing new.
+    await feed(plugin, second, series(utc(2026, 11, 24, 0, 30), [4.0, 4.0, 4.0]))
+    assert second.alerts() == []
+    # Two normal quarter hours from 01:15Z -> cleared at 01:45Z (02:45 local).
+    await feed(plugin, second, series(utc(2026, 11, 24, 1, 15), [1.0, 1.0]))
+    assert times(second.alerts()) == [
+        ("cleared", "2026-11-24T02:15:00+01:00", "2026-11-24T02:45:00+01:00")]
+    assert second.alerts()[0]["peak"] == 4.0
+    await plugin.stop()
+
+
+async def test_day_accumulator_survives_restart(tmp_path: Path) -> None:
+    cfg = config(tmp_path, {"day": {"kind": "daily_energy", "device": "dev1",
+                                    "channel": "el1", "above": 30.0, "hysteresis": 0.0}})
+    clock = Clock(utc(2026, 11, 25))
+    ctx = FakeContext()
+    plugin = await started(cfg, ctx, clock)
+    # Tue 24 Nov: first half at 1.5 kW (18 kWh) before the restart, second half after
+    # (18 kWh): 36 kWh > 30 is only known if the first half was kept.
+    await feed(plugin, ctx, series(utc(2026, 11, 23, 23), [1.5] * 48))
+    await plugin.stop()
+    plugin = await started(cfg, ctx, clock)
+    await feed(plugin, ctx, series(utc(2026, 11, 24, 11), [1.5] * 48))
+    assert times(ctx.alerts()) == [
+        ("raised", "2026-11-24T00:00:00+01:00", "2026-11-25T00:00:00+01:00")]
+    assert ctx.alerts()[0]["value"] == pytest.approx(36.0)
+    await plugin.stop()
+
+
+class FailingContext(FakeContext):
+    async def publish(self, result: PluginResult) -> None:
+        raise OSError("database is locked")
+
+
+async def test_unpublished_alert_is_sent_at_start(tmp_path: Path) -> None:
+    cfg = config(tmp_path, {"power": RULE})
+    clock = Clock(utc(2026, 11, 24, 12))
+    broken = FailingContext()
+    plugin = await started(cfg, broken, clock)
+    with pytest.raises(OSError):
+        await feed(plugin, broken, series(utc(2026, 11, 24, 0), [4.0, 4.0]))
+    await plugin.stop()
+    ctx = FakeContext()
+    plugin = await started(cfg, ctx, clock)
+    assert times(ctx.alerts()) == [
+        ("raised", "2026-11-24T01:00:00+01:00", "2026-11-24T01:30:00+01:00")]
+    await feed(plugin, ctx, series(utc(2026, 11, 24, 0, 30), [4.0]))
+    assert len(ctx.alerts()) == 1
+    await plugin.stop()
+    plugin = await started(cfg, FakeContext(), clock)   # published now: not again
+    assert plugin.counters["published"] == 0
+    await plugin.stop()
