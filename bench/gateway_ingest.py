@@ -46,17 +46,35 @@ from protocol.stream import Deframer  # noqa: E402
 
 CHANNELS = {0: {"name": "el1", "kind": "electric"}, 1: {"name": "gas", "kind": "gas"}}
 T0 = 1_790_000_000 - 1_790_000_000 % 3600
-INTERVALS = 4                       # 4 x 15 min per block, 2 blocks (electric + gas) per frame
+INTERVALS = 4  # 4 x 15 min per block, 2 blocks (electric + gas) per frame
 READINGS_PER_FRAME = 2 * INTERVALS
 
 
 def frame_msg(did: int, counter: int) -> dict:
     start = T0 + counter * INTERVALS * 900
-    return {"type": "readings", "device_id": did, "counter": counter, "blocks": [
-        {"channel": 0, "unit": "Wh", "interval_s": 900, "start": start,
-         "registers": [counter * 400 + i * 97 for i in range(INTERVALS)], "flags": [0] * 4},
-        {"channel": 1, "unit": "L", "interval_s": 900, "start": start,
-         "registers": [counter * 40 + i * 9 for i in range(INTERVALS)], "flags": [0] * 4}]}
+    return {
+        "type": "readings",
+        "device_id": did,
+        "counter": counter,
+        "blocks": [
+            {
+                "channel": 0,
+                "unit": "Wh",
+                "interval_s": 900,
+                "start": start,
+                "registers": [counter * 400 + i * 97 for i in range(INTERVALS)],
+                "flags": [0] * 4,
+            },
+            {
+                "channel": 1,
+                "unit": "L",
+                "interval_s": 900,
+                "start": start,
+                "registers": [counter * 40 + i * 9 for i in range(INTERVALS)],
+                "flags": [0] * 4,
+            },
+        ],
+    }
 
 
 class Client:
@@ -107,8 +125,9 @@ def frames_for(did: int, key: bytes, first: int, n: int) -> list[bytes]:
     return [codec.encode(frame_msg(did, c), key) for c in range(first, first + n)]
 
 
-async def throughput(clients: list[Client], frames: dict[int, list[bytes]], seconds: float,
-                     window: int) -> tuple[int, float]:
+async def throughput(
+    clients: list[Client], frames: dict[int, list[bytes]], seconds: float, window: int
+) -> tuple[int, float]:
     stop = time.perf_counter() + seconds
 
     async def pump(cl: Client) -> None:
@@ -132,8 +151,9 @@ async def throughput(clients: list[Client], frames: dict[int, list[bytes]], seco
     return sum(c.acked for c in clients) - start_acked, elapsed
 
 
-async def latency(clients: list[Client], frames: dict[int, list[bytes]], rate: float,
-                  seconds: float) -> list[float]:
+async def latency(
+    clients: list[Client], frames: dict[int, list[bytes]], rate: float, seconds: float
+) -> list[float]:
     n = int(rate * seconds)
     period = 1.0 / rate
     t0 = time.perf_counter()
@@ -154,8 +174,9 @@ async def latency(clients: list[Client], frames: dict[int, list[bytes]], rate: f
     return [x for c in clients for x in c.latencies]
 
 
-def raw_sqlite_rate(tmp: Path, frames: list[tuple[int, int, bytes]], batch: int,
-                    synchronous: str) -> float:
+def raw_sqlite_rate(
+    tmp: Path, frames: list[tuple[int, int, bytes]], batch: int, synchronous: str
+) -> float:
     """Insert the same rows as the gateway stored, `batch` frames per transaction."""
     path = tmp / "raw.db"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -167,19 +188,37 @@ def raw_sqlite_rate(tmp: Path, frames: list[tuple[int, int, bytes]], batch: int,
     rows = []
     for did, counter, raw in frames:
         msg = frame_msg(did, counter)
-        rdg = [(f"{did:08x}", str(b["channel"]), b["unit"], b["start"] + i * 900, 900, reg, 0,
-                counter, T0) for b in msg["blocks"] for i, reg in enumerate(b["registers"])]
+        rdg = [
+            (
+                f"{did:08x}",
+                str(b["channel"]),
+                b["unit"],
+                b["start"] + i * 900,
+                900,
+                reg,
+                0,
+                counter,
+                T0,
+            )
+            for b in msg["blocks"]
+            for i, reg in enumerate(b["registers"])
+        ]
         rows.append(((f"{did:08x}", counter, "readings", raw, T0, "127.0.0.1:1"), rdg))
     t0 = time.perf_counter()
     for i in range(0, len(rows), batch):
         conn.execute("BEGIN IMMEDIATE")
-        for frame_row, rdg in rows[i:i + batch]:
-            conn.execute("INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
-                         "VALUES (?, ?, ?, ?, ?, ?)", frame_row)
+        for frame_row, rdg in rows[i : i + batch]:
+            conn.execute(
+                "INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                frame_row,
+            )
             conn.executemany(
                 "INSERT INTO readings (device_id, channel, unit, interval_start, interval_s, "
                 "register, flags, frame_counter, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING", rdg)
+                "ON CONFLICT DO NOTHING",
+                rdg,
+            )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - t0
     conn.close()
@@ -189,8 +228,11 @@ def raw_sqlite_rate(tmp: Path, frames: list[tuple[int, int, bytes]], batch: int,
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
         else values[0]
+    )
 
 
 async def main_async(args: argparse.Namespace, tmp: Path, console: Console) -> None:
@@ -211,11 +253,26 @@ async def main_async(args: argparse.Namespace, tmp: Path, console: Console) -> N
     port_file, stats_file = tmp / "port", tmp / "stats.json"
     proc = subprocess.Popen(
         # BENCH_GATEWAY: another entry point to run instead (e.g. a profiling wrapper)
-        [sys.executable, *os.environ.get("BENCH_GATEWAY", "-m gateway.ingest.standalone").split(),
-         "--db", str(tmp / "gw.db"),
-         "--secret", str(tmp / "secret"), "--port", "0", "--ready-file", str(port_file),
-         "--stats-file", str(stats_file), "--synchronous", args.synchronous,
-         "--max-frames-per-s", "100000"], cwd=REPO)
+        [
+            sys.executable,
+            *os.environ.get("BENCH_GATEWAY", "-m gateway.ingest.standalone").split(),
+            "--db",
+            str(tmp / "gw.db"),
+            "--secret",
+            str(tmp / "secret"),
+            "--port",
+            "0",
+            "--ready-file",
+            str(port_file),
+            "--stats-file",
+            str(stats_file),
+            "--synchronous",
+            args.synchronous,
+            "--max-frames-per-s",
+            "100000",
+        ],
+        cwd=REPO,
+    )
     try:
         while not port_file.exists():
             if proc.poll() is not None:
@@ -227,6 +284,7 @@ async def main_async(args: argparse.Namespace, tmp: Path, console: Console) -> N
         cpu0, own0, t0 = proc_cpu(proc.pid), time.process_time(), time.perf_counter()
         n_tp, t_tp = await throughput(clients, frames, args.seconds, args.window)
         gw_cpu, own_cpu = proc_cpu(proc.pid) - cpu0, time.process_time() - own0
+        tp_stats = await snapshot(proc, stats_file)
         lat = await latency(clients, frames, args.rate, args.seconds)
         run_s = time.perf_counter() - t0
         await asyncio.gather(*(c.close() for c in clients))
@@ -234,35 +292,62 @@ async def main_async(args: argparse.Namespace, tmp: Path, console: Console) -> N
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     stats = json.loads(stats_file.read_text())
-    commits = max(1, stats["writer"].get("commits", 1))
     stored = stats["writer"].get("frames_stored", 0)
-    batch = max(1, round(stored / commits))
-    sent = [(did, c, frames[did][c - 1]) for did in keys
-            for c in range(1, min(per_conn, stored // len(keys)) + 1)]
+    tp_commits = max(1, tp_stats["writer"].get("commits", 1))
+    tp_batch = tp_stats["writer"].get("frames_stored", 0) / tp_commits
+    lat_commits = max(1, stats["writer"].get("commits", 1) - tp_commits)
+    lat_batch = (stored - tp_stats["writer"].get("frames_stored", 0)) / lat_commits
+    batch = max(1, round(tp_batch))
+    sent = [
+        (did, c, frames[did][c - 1])
+        for did in keys
+        for c in range(1, min(per_conn, stored // len(keys)) + 1)
+    ]
     raw_rate = raw_sqlite_rate(tmp, sent, batch, args.synchronous)
     raw_single = raw_sqlite_rate_single(tmp, sent[:2000], args.synchronous)
 
     fps = n_tp / t_tp
-    table = Table(title=f"gateway ingest — {args.connections} connections, "
-                        f"synchronous={args.synchronous}, {os.cpu_count()} CPUs")
+    table = Table(
+        title=f"gateway ingest — {args.connections} connections, "
+        f"synchronous={args.synchronous}, {os.cpu_count()} CPUs"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_row("throughput: frames/s committed+ACKed", f"{fps:,.0f}")
-    table.add_row(f"throughput: readings/s ({READINGS_PER_FRAME}/frame)",
-                  f"{fps * READINGS_PER_FRAME:,.0f}")
-    table.add_row("frames per commit (avg, whole run)", f"{stored / commits:,.1f}")
-    table.add_row("throughput phase: gateway CPU / bench client CPU",
-                  f"{gw_cpu / t_tp:.0%} / {own_cpu / t_tp:.0%} of a core")
-    table.add_row("time inside commits (whole run)",
-                  f"{stats['writer'].get('commit_ms', 0) / 1000:.1f} s of {run_s:.1f} s")
-    table.add_row(f"latency @ {args.rate:,.0f} frames/s offered: p50", f"{pct(lat, 50)*1e3:.1f} ms")
-    table.add_row(f"latency @ {args.rate:,.0f} frames/s offered: p99", f"{pct(lat, 99)*1e3:.1f} ms")
+    table.add_row(
+        f"throughput: readings/s ({READINGS_PER_FRAME}/frame)", f"{fps * READINGS_PER_FRAME:,.0f}"
+    )
+    table.add_row("throughput phase: frames per commit (avg)", f"{tp_batch:,.1f}")
+    table.add_row("latency phase: frames per commit (avg)", f"{lat_batch:,.1f}")
+    table.add_row(
+        "throughput phase: gateway CPU / bench client CPU",
+        f"{gw_cpu / t_tp:.0%} / {own_cpu / t_tp:.0%} of a core",
+    )
+    table.add_row(
+        "time inside commits (whole run)",
+        f"{stats['writer'].get('commit_ms', 0) / 1000:.1f} s of {run_s:.1f} s",
+    )
+    table.add_row(
+        f"latency @ {args.rate:,.0f} frames/s offered: p50", f"{pct(lat, 50) * 1e3:.1f} ms"
+    )
+    table.add_row(
+        f"latency @ {args.rate:,.0f} frames/s offered: p99", f"{pct(lat, 99) * 1e3:.1f} ms"
+    )
     table.add_row("latency samples", f"{len(lat):,}")
     table.add_row(f"raw SQLite insert, {batch} frames/txn: frames/s", f"{raw_rate:,.0f}")
     table.add_row("raw SQLite insert, 1 frame/txn: frames/s", f"{raw_single:,.0f}")
     table.add_row("gateway / raw SQLite (same batch)", f"{fps / raw_rate:.2f}")
     table.add_row("dropped frames", str(sum(stats["ingest"]["dropped"].values())))
     console.print(table)
+
+
+async def snapshot(proc: subprocess.Popen[bytes], stats_file: Path) -> dict:
+    """Ask the gateway for its counters now (SIGHUP) and read them."""
+    stats_file.unlink(missing_ok=True)
+    proc.send_signal(signal.SIGHUP)
+    while not stats_file.exists():
+        await asyncio.sleep(0.01)
+    return json.loads(stats_file.read_text())
 
 
 def proc_cpu(pid: int) -> float:
@@ -274,8 +359,9 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def raw_sqlite_rate_single(tmp: Path, frames: list[tuple[int, int, bytes]],
-                           synchronous: str) -> float:
+def raw_sqlite_rate_single(
+    tmp: Path, frames: list[tuple[int, int, bytes]], synchronous: str
+) -> float:
     (tmp / "raw.db").unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         (tmp / f"raw.db{suffix}").unlink(missing_ok=True)

@@ -185,6 +185,8 @@ class App:
         t0 = time.ticks_ms()
         while self.queue.depth and time.ticks_diff(time.ticks_ms(), t0) < 5000:
             await asyncio.sleep_ms(20)
+        print("@drained depth=%d in %d ms" % (self.queue.depth,
+                                               time.ticks_diff(time.ticks_ms(), t0)))
         for t in tasks[1:]:
             t.cancel()
         await self.session._close()

@@ -54,6 +54,7 @@ class SimHal:
         if start is None:
             start = int(time.time())
         self._ms0 = start * 1000
+        self._base = self._ms0  # sim ms (before corrections) at _real0
         self._off = 0
         self._real0 = None  # the clock stands still until start_clock() (end of boot)
         self._frozen = None
@@ -102,6 +103,14 @@ class SimHal:
     def start_clock(self):
         self._real0 = time.ticks_us()
 
+    def set_speed(self, speed):
+        """Change the acceleration from now on (feed command `speed`)."""
+        if self._real0 is not None:
+            t = self._sim_ms() - self._off
+            self._real0 = time.ticks_us()
+            self._base = t
+        self.speed = float(speed)
+
     def freeze_clock(self):
         """Stop simulated time (the simulator's "exit": drain without producing more)."""
         self._frozen = self._sim_ms()
@@ -112,9 +121,9 @@ class SimHal:
         if self._frozen is not None:
             return self._frozen
         if self._real0 is None:
-            return self._ms0 + self._off
+            return self._base + self._off
         el = time.ticks_diff(time.ticks_us(), self._real0)
-        t = self._ms0 + self._off + int(el * self.speed) // 1000
+        t = self._base + self._off + int(el * self.speed) // 1000
         if self.stop_at is not None and t >= self.stop_at:
             self.stop = True  # --run-for: time ends exactly there
             self._frozen = t = self.stop_at
@@ -255,6 +264,8 @@ class SimHal:
             self.temp = int(kw.get("dc", pos[0] if pos else "250"))
         elif cmd == "csq":
             self.csq_v = int(kw.get("v", pos[0] if pos else "99"))
+        elif cmd == "speed":
+            self.set_speed(float(kw.get("x", pos[0] if pos else "1")))
         elif cmd == "exit":
             self.stop = True
         elif cmd == "cut":
@@ -366,11 +377,11 @@ class SimHal:
 
         self.bd = BlockDev(4096, self.flash_kb // 4, path=self.state_dir + "/flash.img")
         try:
-            fs = vfs.VfsLfs2(self.bd)
+            fs = vfs.VfsLfs2(self.bd, readsize=256, progsize=256, lookahead=256)
         except OSError:
             print("flash: no filesystem, formatting")
             vfs.VfsLfs2.mkfs(self.bd)
-            fs = vfs.VfsLfs2(self.bd)
+            fs = vfs.VfsLfs2(self.bd, readsize=256, progsize=256, lookahead=256)
         vfs.mount(fs, "/flash")
         return "/flash"
 

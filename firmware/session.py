@@ -164,7 +164,7 @@ class Session:
         if n == 0:
             return False
         frames = self._df.feed(self._rxmv[0:n])
-        progress = False
+        self._best = -1  # newest ring slot acknowledged in this read: one flash write
         while frames:
             raw = frames.pop(0)
             try:
@@ -181,13 +181,18 @@ class Session:
             except ProtocolError:
                 continue
             if h.ftype == frame.ACK:
-                if self._on_ack(body):
-                    progress = True
+                self._on_ack(body)
                 if body["commands"]:
                     self.app.commands(body["commands"])
             elif h.ftype == frame.COMMAND:
                 self.app.commands([body])
-        return progress
+        i = self._best
+        if i < 0:
+            return False
+        k = self._rk[i] + 1
+        self._q.release(self._rs[i], self._ro[i], k - self._acked_k)
+        self._acked_k = k
+        return True
 
     def _on_ack(self, body):
         n = body["acked"]
@@ -200,10 +205,7 @@ class Session:
                 break
         self.app.clock_sync(body["server_time"])
         if found < 0:
-            return False  # not a counter sent on this connection: replayed or stale
+            return  # not a counter sent on this connection: replayed or stale
         k = self._rk[found] + 1
-        if k <= self._acked_k:
-            return False
-        self._q.release(self._rs[found], self._ro[found], k - self._acked_k)
-        self._acked_k = k
-        return True
+        if k > self._acked_k and (self._best < 0 or k > self._rk[self._best] + 1):
+            self._best = found

@@ -116,9 +116,10 @@ def fetch_oldest(conn: sqlite3.Connection, limit: int, *, skip: Iterable[int] = 
 fetch_pending = fetch_oldest  # the name the issue asks for; same function
 
 
-def fetch_newest_heads(conn: sqlite3.Connection, limit: int, *, scan: int,
+def fetch_newest_heads(conn: sqlite3.Connection, limit: int, *, scan: int, since: float = 0.0,
                        skip: Iterable[int] = (), held: Iterable[str] = ()) -> list[OutboxRow]:
-    """Among the newest `scan` pending rows, those whose stream has no older unsent row.
+    """Among the newest `scan` pending rows created at or after `since`, those whose stream has
+    no older unsent row.
 
     "Unsent" = pending and not in `skip` (the in-flight ids). Such a row can be published now
     without overtaking anything of its stream: this is the live lane. At most one row per stream
@@ -128,13 +129,14 @@ def fetch_newest_heads(conn: sqlite3.Connection, limit: int, *, scan: int,
     rows = conn.execute(
         f"SELECT {_COLS} FROM (SELECT * FROM outbox WHERE state = 'pending'"
         "  ORDER BY id DESC LIMIT :scan) o"
-        " WHERE o.id NOT IN (SELECT value FROM json_each(:skip))"
+        " WHERE o.created_at >= :since AND o.id NOT IN (SELECT value FROM json_each(:skip))"
         " AND o.stream NOT IN (SELECT value FROM json_each(:held))"
         " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 'pending'"
         "   AND p.stream = o.stream AND p.id < o.id"
         "   AND p.id NOT IN (SELECT value FROM json_each(:skip)))"
         " ORDER BY o.id LIMIT :limit",
-        {"skip": skip_j, "held": _str_json(held), "scan": int(scan), "limit": int(limit)},
+        {"skip": skip_j, "held": _str_json(held), "scan": int(scan), "limit": int(limit),
+         "since": float(since)},
     ).fetchall()
     return [_row(r) for r in rows]
 

@@ -25,6 +25,8 @@ from gateway.ingest.limits import IngestLimits
 from gateway.ingest.server import IngestServer
 from gateway.normaliser import Normaliser
 from gateway.plugins.host import PluginHost
+from gateway.plugins.runner import Backoff
+from gateway.retention import Retention
 from gateway.store import series as _series  # noqa: F401  (registers the series tables)
 from gateway.store.db import Database
 from gateway.store.keybox import KeyBox
@@ -51,14 +53,22 @@ class Component:
 class Gateway:
     """Owns the components; `run()` returns the process exit code."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, plugins: dict[str, type] | None = None,
+                 plugin_backoff: Backoff | None = None) -> None:
         self.config = config
+        self.plugin_classes = plugins            # None: discover installed plugins
+        self.plugin_backoff = plugin_backoff
+        self.ready = asyncio.Event()             # set once every component is running
         self.stopping = asyncio.Event()
         self.status_request = asyncio.Event()
         self.components: list[Component] = []
         self.db: Database | None = None
         self.health: Health | None = None
         self.ingest: IngestServer | None = None
+        self.writer: Writer | None = None
+        self.normaliser: Normaliser | None = None
+        self.host: PluginHost | None = None
+        self.uplink: Publisher | None = None
 
     async def run(self) -> int:
         cfg = self.config
@@ -83,11 +93,14 @@ class Gateway:
         ingest = IngestServer(writer, keys, host=ing.host, port=ing.port, limits=_limits(cfg))
         uplink = Publisher(db, cfg.mqtt) if cfg.mqtt is not None else None
         wake = uplink.wake_up if uplink is not None else None
-        host = PluginHost(cfg, db, writer=writer, on_outbox=wake)
+        host = PluginHost(cfg, db, writer=writer, on_outbox=wake, plugins=self.plugin_classes,
+                          backoff=self.plugin_backoff)
         normaliser = Normaliser(db, cfg, committed=writer.committed, sink=host, on_outbox=wake)
         self.health = health = Health(db, cfg.gateway.state_dir,
                                       interval_s=cfg.gateway.status_interval_s)
+        retention = Retention(db, cfg.storage.retention_days)
         health.sources.update({
+            "retention": retention.snapshot,
             "ingest": ingest.stats.snapshot,
             "writer": lambda: {"queue": writer.queue_depth, **writer.stats},
             "normaliser": normaliser.snapshot,
@@ -99,7 +112,8 @@ class Gateway:
         else:
             log.warning("no [mqtt] section: data is stored locally, nothing goes upstream")
         await ingest.start()   # bind now: a taken port fails the start, not a task later
-        self.ingest = ingest
+        self.ingest, self.writer, self.normaliser, self.host, self.uplink = (
+            ingest, writer, normaliser, host, uplink)
         # Order = shutdown order: each stops after the one before has handed everything on.
         self.components = [
             Component("ingest", ingest.run, ingest.close),
@@ -109,6 +123,7 @@ class Gateway:
         ]
         if uplink is not None:
             self.components.append(Component("uplink", uplink.run, _sync(uplink.stop)))
+        self.components.append(Component("retention", retention.run, retention.stop))
         self.components.append(Component("health", health.run, health.stop))
 
     async def _supervise(self) -> None:
@@ -124,6 +139,7 @@ class Gateway:
                 status = tg.create_task(on_demand(self.status_request, self.health.log_snapshot),
                                         name="status-on-demand")
                 self.health.state = "running"
+                self.ready.set()
                 log.info("gateway running", extra={
                     "listen": f"{self.config.ingest.host}:{self.config.ingest.port}",
                     "site": self.config.gateway.site, "port": self.ingest.port if self.ingest
@@ -134,6 +150,10 @@ class Gateway:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
+
+    def request_stop(self) -> None:
+        """What SIGTERM does (for embedding and tests)."""
+        self._request_stop(signal.SIGTERM)
 
     def _request_stop(self, sig: signal.Signals) -> None:
         if self.stopping.is_set():
@@ -175,5 +195,9 @@ def _sync(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:
 
 
 async def run_gateway(config: Config) -> int:
-    """Run until SIGTERM/SIGINT; 0 after a clean drain (exceptions propagate: exit 1)."""
-    return await Gateway(config).run()
+    """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if a component crashed."""
+    try:
+        return await Gateway(config).run()
+    except Exception as exc:  # a crashed component: one structured record, then exit 1
+        log.critical("gateway crashed", exc_info=exc, extra={"error": repr(exc)})
+        return 1

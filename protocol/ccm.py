@@ -41,10 +41,15 @@ class CCM:
         self._s = bytearray(_BLOCK)  # key stream block S_i
 
     # -- in-place API (firmware hot path) -------------------------------------------------
-    def seal_into(self, nonce, aad, buf, start, length):
-        """Encrypt buf[start:start+length] in place and write the tag right after it."""
-        self._check(nonce, aad, length)
-        self._mac(nonce, aad, buf, start, length)  # MAC covers the plaintext: before CTR
+    def seal_into(self, nonce, aad, buf, start, length, aad_len=None):
+        """Encrypt buf[start:start+length] in place and write the tag right after it.
+
+        The associated data is aad[0:aad_len] (all of aad by default): a frame passes its own
+        buffer and 15, so no slice or memoryview is allocated.
+        """
+        aad_len = len(aad) if aad_len is None else aad_len
+        self._check(nonce, aad_len, length)
+        self._mac(nonce, aad, aad_len, buf, start, length)  # MAC covers the plaintext: before CTR
         self._ctr(nonce, buf, start, length)
         s = self._s
         self._counter_block(nonce, 0)
@@ -54,14 +59,15 @@ class CCM:
         for i in range(self.tag_len):
             buf[t + i] = x[i] ^ s[i]
 
-    def open_into(self, nonce, aad, buf, start, length):
+    def open_into(self, nonce, aad, buf, start, length, aad_len=None):
         """Decrypt buf[start:start+length] in place, checking the tag that follows it.
 
         Raises BadTag (and zeroes the unauthenticated plaintext) when the tag does not match.
         """
-        self._check(nonce, aad, length)
+        aad_len = len(aad) if aad_len is None else aad_len
+        self._check(nonce, aad_len, length)
         self._ctr(nonce, buf, start, length)
-        self._mac(nonce, aad, buf, start, length)
+        self._mac(nonce, aad, aad_len, buf, start, length)
         s = self._s
         self._counter_block(nonce, 0)
         self._block(self._a, s)
@@ -96,12 +102,12 @@ class CCM:
         return bytes(buf[0:n])
 
     # -- internals ------------------------------------------------------------------------
-    def _check(self, nonce, aad, length):
+    def _check(self, nonce, aad_len, length):
         if len(nonce) != NONCE_LEN:
             raise ValueError("CCM nonce must be 13 bytes, got %d" % len(nonce))
         if length > 0xFFFF:
             raise ValueError("CCM with L=2 carries at most 65535 bytes, got %d" % length)
-        if len(aad) >= 0xFF00:
+        if aad_len >= 0xFF00:
             raise ValueError("associated data too long for the 2-byte encoding")
 
     def _counter_block(self, nonce, i):
@@ -112,18 +118,17 @@ class CCM:
         a[14] = i >> 8
         a[15] = i & 0xFF
 
-    def _mac(self, nonce, aad, buf, start, length):
+    def _mac(self, nonce, aad, n, buf, start, length):
         x = self._x
         block = self._block
         # B0: flags (Adata, M', L'), nonce, message length
-        x[0] = (0x40 if len(aad) else 0) | (((self.tag_len - 2) >> 1) << 3) | (_L - 1)
+        x[0] = (0x40 if n else 0) | (((self.tag_len - 2) >> 1) << 3) | (_L - 1)
         for k in range(NONCE_LEN):
             x[1 + k] = nonce[k]
         x[14] = length >> 8
         x[15] = length & 0xFF
         block(x, x)
         pos = 0
-        n = len(aad)
         if n:
             # l(a) as 2 bytes, then a, zero-padded to a block boundary (padding xors nothing).
             x[0] ^= n >> 8

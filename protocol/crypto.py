@@ -34,13 +34,16 @@ if _MICROPYTHON:
             _check_key(key)
             self._ccm = CCM(cryptolib.aes(bytes(key), 1).encrypt, TAG_LEN)
 
-        def seal_into(self, nonce, aad, buf, start, length):
-            """Encrypt buf[start:start+length] in place; write the tag right after it."""
-            self._ccm.seal_into(nonce, aad, buf, start, length)
+        def seal_into(self, nonce, aad, buf, start, length, aad_len=None):
+            """Encrypt buf[start:start+length] in place; write the tag right after it.
 
-        def open_into(self, nonce, aad, buf, start, length):
+            The associated data is aad[0:aad_len] (all of aad by default).
+            """
+            self._ccm.seal_into(nonce, aad, buf, start, length, aad_len)
+
+        def open_into(self, nonce, aad, buf, start, length, aad_len=None):
             """Decrypt buf[start:start+length] in place; raise BadTag if the tag is wrong."""
-            self._ccm.open_into(nonce, aad, buf, start, length)
+            self._ccm.open_into(nonce, aad, buf, start, length, aad_len)
 
         def encrypt(self, nonce, aad, plaintext):
             return self._ccm.encrypt(nonce, aad, plaintext)
@@ -61,15 +64,15 @@ else:
             _check_key(key)
             self._aead = AESCCM(bytes(key), tag_length=TAG_LEN)
 
-        def seal_into(self, nonce, aad, buf, start, length):
+        def seal_into(self, nonce, aad, buf, start, length, aad_len=None):
             end = start + length
-            buf[start : end + TAG_LEN] = self._aead.encrypt(
-                bytes(nonce), bytes(buf[start:end]), bytes(aad)
-            )
+            a = bytes(aad if aad_len is None else aad[0:aad_len])
+            buf[start : end + TAG_LEN] = self._aead.encrypt(bytes(nonce), bytes(buf[start:end]), a)
 
-        def open_into(self, nonce, aad, buf, start, length):
+        def open_into(self, nonce, aad, buf, start, length, aad_len=None):
+            a = bytes(aad if aad_len is None else aad[0:aad_len])
             buf[start : start + length] = self.decrypt(
-                nonce, aad, bytes(buf[start : start + length + TAG_LEN])
+                nonce, a, bytes(buf[start : start + length + TAG_LEN])
             )
 
         def encrypt(self, nonce, aad, plaintext):

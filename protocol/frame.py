@@ -148,12 +148,10 @@ def seal_into(cipher, buf, ftype, device_id, counter, length, downlink=False, no
     a `crypto.Cipher` this allocates nothing on MicroPython.
     """
     write_header(buf, ftype, device_id, counter, length, downlink)
-    from protocol.crypto import cipher_for  # lazily: a deframer alone needs no crypto
-
     nonce = nonce_for(downlink, device_id, counter, nonce_buf)
-    cipher = cipher_for(cipher)
-    # The AAD is the header itself; a memoryview avoids copying it.
-    cipher.seal_into(nonce, memoryview(buf)[0:HEADER_LEN], buf, HEADER_LEN, length)
+    cipher = _cipher_for(cipher)
+    # The AAD is the header itself: pass the buffer and its length, nothing is copied.
+    cipher.seal_into(nonce, buf, buf, HEADER_LEN, length, HEADER_LEN)
     return HEADER_LEN + length + TAG_LEN
 
 
@@ -196,8 +194,20 @@ def open_into(key, buf, n=None, nonce_buf=None):
             "header announces a %d-byte frame, got %d bytes (%d extra)"
             % (h.total_len, n, n - h.total_len)
         )
-    from protocol.crypto import cipher_for
-
     nonce = nonce_for(h.downlink, h.device_id, h.counter, nonce_buf)
-    cipher_for(key).open_into(nonce, memoryview(buf)[0:HEADER_LEN], buf, HEADER_LEN, h.length)
+    _cipher_for(key).open_into(nonce, buf, buf, HEADER_LEN, h.length, HEADER_LEN)
     return h
+
+
+_crypto = None
+
+
+def _cipher_for(key):
+    # crypto is imported on first use (a deframer alone needs none) and kept: an import
+    # statement in the per-frame path would allocate on every call.
+    global _crypto
+    if _crypto is None:
+        from protocol import crypto
+
+        _crypto = crypto
+    return _crypto.cipher_for(key)

@@ -75,6 +75,19 @@ class Deframer:
             buf[0:pos] = b""
         return out
 
+    def reject(self, raw):
+        """`raw` (from `feed`) failed authentication: rescan its bytes after its first one.
+
+        Returns the frames found in them and in the bytes still buffered. It can only rescan
+        what is still held: frames a false header swallowed are found again, but not the bytes
+        `feed` had already consumed after it. `accept=` has no such gap; this is the cheaper
+        after-the-fact variant for receivers that decrypt outside the deframer.
+        """
+        self.discarded_bytes += 1
+        tail = self._buf
+        self._buf = bytearray(raw[1:])
+        return self.feed(tail)
+
     def reset(self):
         """Forget buffered bytes (new connection)."""
         self.discarded_bytes += len(self._buf)

@@ -15,7 +15,7 @@ import sys
 if "" not in sys.path:
     sys.path.insert(0, "")
 
-from firmware import frames  # noqa: E402
+from firmware import frames
 
 _emit = frames.FrameSink.emit
 
@@ -24,8 +24,8 @@ def _tapped(self, msg):
     ctr = _emit(self, msg)  # raises (no line printed) if sealing or the flash append fails
     if msg["type"] == "readings":
         for b in msg["blocks"]:
-            print("@truth %d %d %d %s" % (b["channel"], b["start"], b["interval_s"],
-                                           ",".join([str(r) for r in b["registers"]])))
+            regs = ",".join([str(r) for r in b["registers"]])
+            print("@truth {} {} {} {}".format(b["channel"], b["start"], b["interval_s"], regs))
     return ctr
 
 

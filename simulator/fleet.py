@@ -66,10 +66,17 @@ def channel_map(dev: SimDevice) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _sources(spec: DeviceSpec, site: SiteContext, seed: int) -> dict[str, Any]:
+def _sources(spec: DeviceSpec, site: SiteContext, seed: int, t0: float) -> dict[str, Any]:
     opts = spec.options
     if spec.profile in ("school", "office"):
         building = (School if spec.profile == "school" else Office)(site, seed, size=spec.size)
+        if "retrofit_day" in opts:  # an efficiency measure on the heating from that day on
+            building.heating.measure_at = t0 + float(opts["retrofit_day"]) * 86400.0
+            building.heating.measure_factor = 1.0 - float(opts.get("retrofit_saving", 0.2))
+        if "lights_left_on_day" in opts and isinstance(building, School):
+            # left on from 19:00 local (18:00 UTC in winter) until 07:00 the next morning
+            at = t0 + float(opts["lights_left_on_day"]) * 86400.0 + 19 * 3600.0
+            building.left_on = (at, at + 12 * 3600.0)
         return {"el1": building, "gas": building}
     if spec.profile == "lighting":
         return {"el1": LightingCircuit(site, seed, lamps_w=float(opts.get("lamps_w", 9000.0))
@@ -93,7 +100,7 @@ def build_fleet(scenario: Scenario) -> list[SimDevice]:
     for spec in scenario.devices:
         seed = derive_seed(scenario.seed, spec.id)
         site = sites[spec.site]
-        sources = _sources(spec, site, seed)
+        sources = _sources(spec, site, seed, t0)
         channels = []
         for i, (name, kind) in enumerate(spec.channels):
             ch = SimChannel(i, name, kind)

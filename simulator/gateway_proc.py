@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -45,6 +46,9 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, list | tuple):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):  # inline table
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}"
+                                for k, x in v.items()) + " }"
     return json.dumps(str(v))
 
 
@@ -98,7 +102,13 @@ class GatewayProcess:
             from gateway.store.keybox import KeyBox
         except ImportError as exc:
             raise DependencyMissing("gateway registry", str(exc)) from None
-        box = KeyBox.load_or_create(self.workdir / "gateway.secret")
+        quiet = logging.getLogger("gateway.store.keybox")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # "created a new gateway secret" is expected here
+        try:
+            box = KeyBox.load_or_create(self.workdir / "gateway.secret")
+        finally:
+            quiet.setLevel(level)
         boards = list(boards)
 
         def add_all(conn: sqlite3.Connection) -> None:

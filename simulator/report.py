@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from simulator.i18n import label
@@ -52,7 +53,7 @@ def print_report(result: RunResult, console: Console, lang: str = "en") -> None:
     if d.get("pv_kwh"):
         bands.add_row(L("pv"), _num(float(d["pv_kwh"])))
     for unit, v in (d.get("gas") or {}).items():
-        bands.add_row(f"{L('gas')} [{unit}]", _num(float(v)))
+        bands.add_row(escape(f"{L('gas')} [{unit}]"), _num(float(v)))
     console.print(bands)
     faults = Table(title=L("faults"), show_header=False)
     faults.add_column()
@@ -60,7 +61,9 @@ def print_report(result: RunResult, console: Console, lang: str = "en") -> None:
     for key, n in result.faults.items():
         faults.add_row(L(key), _num(n))
     console.print(faults)
-    if result.alerts:
+    if result.alerts is None:
+        console.print(f"{L('alerts')}: {L('alerts_unavailable')}")
+    elif result.alerts:
         at = Table(title=L("alerts"))
         for col in ("time", "device", "kind", "message"):
             at.add_column(col)
@@ -76,7 +79,7 @@ def print_report(result: RunResult, console: Console, lang: str = "en") -> None:
         st.add_column(justify="right")
         for k, v in result.savings.items():
             if not isinstance(v, dict | list):
-                st.add_row(k, _num(v) if isinstance(v, int | float) else str(v))
+                st.add_row(escape(L(k)), _num(v) if isinstance(v, int | float) else str(v))
         console.print(st)
     if result.degraded:
         console.print(f"[bold yellow]{L('degraded')}:[/]")

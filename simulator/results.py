@@ -58,13 +58,14 @@ class RunResult:
     readings_stored: int | None
     readings_normalised: int | None
     energy: dict[str, Any]
-    alerts: list[dict[str, Any]]
+    alerts: list[dict[str, Any]] | None        # None: no alerts plugin in the gateway
     plugin_results: list[dict[str, Any]]
     savings: dict[str, Any] | None
     faults: dict[str, int]
     broker: str
     degraded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    readings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # in-period, unique
 
     def as_dict(self) -> dict[str, Any]:
         counts: dict[str, Any] = (self.comparison.as_dict() if self.comparison else {

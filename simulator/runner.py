@@ -139,7 +139,7 @@ class _Run:
                 await asyncio.to_thread(broker.stop)
                 await asyncio.to_thread(broker.start)
                 self.faults["broker_restarts"] += 1
-            await asyncio.to_thread(self._release_drained, boards, gw)
+            await self._release_drained(boards, gw)
             if time.monotonic() > deadline:
                 self.notes.append("boards did not settle in time; stopped")
                 for b in boards:
@@ -162,20 +162,19 @@ class _Run:
         await asyncio.sleep(1.0)
         await asyncio.to_thread(gw.start)
 
-    def _release_drained(self, boards: list[BoardProcess], gw: GatewayProcess) -> None:
+    async def _release_drained(self, boards: list[BoardProcess], gw: GatewayProcess) -> None:
         """Stop boards past the period whose in-period intervals are all in the gateway DB."""
         ready = [b for b in boards if not b.stop_requested and b.final_segment
                  and b.now() >= b.settled]
         if not ready:
             return
-        rows = gw.query("SELECT device_id, COUNT(*) FROM readings WHERE interval_start + "
-                        "interval_s <= ? GROUP BY device_id", (int(self.t1),))
-        stored = dict(rows)
         want: dict[str, int] = {}
-        for (dev, _ch, start), _reg in self.truth.registers.items():
-            key = (dev, _ch, start)
-            if start + self.truth.lengths.get(key, 900) <= self.t1:
-                want[dev] = want.get(dev, 0) + 1
+        for dev, _ch, _start in self.truth.within(self.t1).registers:
+            want[dev] = want.get(dev, 0) + 1
+        rows = await asyncio.to_thread(
+            gw.query, "SELECT device_id, COUNT(*) FROM readings WHERE interval_start + "
+            "interval_s <= ? GROUP BY device_id", (int(self.t1),))
+        stored = dict(rows)
         for b in ready:
             if stored.get(b.dev.id, 0) >= want.get(b.dev.id, 0):
                 b.stop_requested = True
@@ -200,8 +199,9 @@ class _Run:
                           "<= ?", (int(self.t1),))[0][0]
         normalised = gw.query("SELECT COUNT(*) FROM series WHERE interval_start + interval_s "
                               "<= ?", (int(self.t1),))[0][0] if gw.table_exists("series") else None
-        energy = energy_summary(unique_readings(in_period))
+        unique = unique_readings(in_period)
         plugin_results = [{"topic": t, **d} for t, d in results]
         return RunResult(self.s.name, len(self.fleet), self.s.days, wall, comparison, stored,
-                         normalised, energy, alerts, plugin_results, None, self.faults,
-                         broker.kind, notes=self.notes)
+                         normalised, energy_summary(unique),
+                         alerts if "alerts" in self.o.plugins else None, plugin_results, None,
+                         self.faults, broker.kind, notes=self.notes, readings=unique)

@@ -30,7 +30,6 @@ PROFILES: dict[str, tuple[tuple[str, str], ...]] = {
     "household-pv": (("el1", "electric"), ("pv", "electric")),
     "pv": (("pv", "electric"),),
 }
-OPTION_KEYS = ("kwp", "lamps_w", "lighting_mode", "litres_per_pulse")
 MODES = ("process", "inprocess")
 
 
@@ -107,9 +106,11 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
     speed = head.number("speed", 1000, lo=1, hi=1_000_000)
     mode = head.str("mode", "process", choices=MODES)
     head.finish()
-    sites = tuple(s for r in root.tables("sites", required=True) if (s := _site(r)))
-    site_ids = {s.id for s in sites}
-    if len(site_ids) != len(sites):
+    site_readers = root.tables("sites", required=True)
+    sites = tuple(s for r in site_readers if (s := _site(r)))
+    declared = [r.table.get("id") for r in site_readers if isinstance(r.table.get("id"), str)]
+    site_ids = set(declared)
+    if len(site_ids) != len(declared):
         problems.append(ScenarioProblem("sites", "site ids must be unique"))
     devices = _devices(root.tables("devices", required=True), site_ids, problems)
     link = _link(root.sub("link"))
@@ -150,10 +151,7 @@ def _devices(readers: list[Reader], site_ids: set[str],
         profile = r.str("profile", choices=tuple(PROFILES))
         count = r.number("count", 1, lo=1, hi=100_000, integer=True)
         size = r.number("size", 1.0, lo=0.01, hi=100.0)
-        opts = r.sub("options")
-        options = {k: opts.table[k] for k in OPTION_KEYS if k in opts.table}
-        opts.seen.update(OPTION_KEYS)
-        opts.finish()
+        options = _options(r.sub("options"))
         r.finish()
         try:
             base = int(first, 16) if first and len(first) == 8 else None
@@ -175,6 +173,24 @@ def _devices(readers: list[Reader], site_ids: set[str],
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
         problems.append(ScenarioProblem("devices", "device ids overlap", dup, "unique ids"))
     return tuple(out)
+
+
+def _options(r: Reader) -> dict[str, Any]:
+    """Profile options; only the keys given are returned (the models have the defaults)."""
+    limits = {"kwp": (0.1, 1000.0), "lamps_w": (1.0, 1e6), "litres_per_pulse": (0.1, 1000.0),
+              "retrofit_day": (0.0, 3660.0), "retrofit_saving": (0.0, 0.9),
+              "lights_left_on_day": (0.0, 3660.0)}
+    out: dict[str, Any] = {}
+    for key, (lo, hi) in limits.items():
+        if key in r.table and (v := r.number(key, None, lo=lo, hi=hi)) is not None:
+            out[key] = float(v)
+    if "lighting_mode" in r.table:
+        mode = r.str("lighting_mode", None, choices=("ten-day", "astronomical"))
+        if mode:
+            out["lighting_mode"] = mode
+    r.seen.update([*limits, "lighting_mode"])
+    r.finish()
+    return out
 
 
 def _link(r: Reader) -> LinkSpec:

@@ -58,6 +58,10 @@ class AlertEngine:
 
     def _prepare(self, rule: Rule, sites: dict[str, dict[str, Any]],
                  default_site: str | None) -> None:
+        if rule.site is not None and rule.site not in sites:
+            raise RuleError(f"{rule.site!r} is not a configured site",
+                            where=f"rules.{rule.name}.site",
+                            hint="use the name of a [sites.<name>] table")
         site = sites.get(rule.site or default_site or "") or (
             next(iter(sites.values())) if len(sites) == 1 else None)
         if rule.kind in ("closed_building", "gas_outside_heating"):

@@ -27,7 +27,8 @@ Sender = Callable[..., Awaitable[None]]
 
 
 class MailQueue:
-    """Enqueue from the hooks; `run()` delivers. `counters` feed the health snapshot."""
+    """`run()` delivers what the plugin stored with `store.add_mail` (in the same transaction
+    as the alert state), woken by :attr:`wake`; `counters` feed the health snapshot."""
 
     def __init__(self, db: Any, smtp: SmtpSettings, *, logger: logging.Logger,
                  clock: Callable[[], float] = time.time, send: Sender = send_mail) -> None:
@@ -38,20 +39,6 @@ class MailQueue:
         self.send = send
         self.wake = asyncio.Event()
         self.counters = {"queued": 0, "sent": 0, "retries": 0, "failed": 0, "dropped": 0}
-
-    async def enqueue(self, recipient: str, address: str, subject: str, message: bytes) -> bool:
-        """Store one e-mail for delivery; False if the queue is full (logged, counted)."""
-        mail_id = await self.db.write(store.add_mail, recipient, address, subject, message,
-                                      self.clock(), self.smtp.max_queue)
-        if mail_id is None:
-            self.counters["dropped"] += 1
-            self.log.warning("e-mail queue full, dropping", extra={
-                "recipient": recipient, "max_queue": self.smtp.max_queue,
-                "dropped": self.counters["dropped"]})
-            return False
-        self.counters["queued"] += 1
-        self.wake.set()
-        return True
 
     def backoff(self, attempts: int) -> float:
         """Delay before attempt `attempts + 1`: exponential, full jitter in its upper half."""

@@ -58,7 +58,8 @@ class AlertsPlugin:
         self._send = send
         self.rules: dict[str, Rule] = {r.name: r for r in settings.rules}
         self.engine: AlertEngine | None = None
-        self.db: store.LocalDb | None = None
+        self.db: Any = None                      # anything with write(fn, *a) / read(fn, *a)
+        self._own_db: store.LocalDb | None = None
         self.mail: MailQueue | None = None
         self.limits = RateLimits()
         self.counters = {"raised": 0, "cleared": 0, "published": 0, "mailed": 0,
@@ -71,7 +72,11 @@ class AlertsPlugin:
         sites = self.context.sites()
         self.engine = AlertEngine(self.settings.rules, sites=sites,
                                   live_window_s=self.settings.live_window_s)
-        self.db = await store.LocalDb.open(self.settings.state_db)
+        if callable(getattr(self.context, "write", None)) and callable(
+                getattr(self.context, "read", None)):
+            self.db = self.context   # the host's database (proposed hook): no file of our own
+        else:
+            self.db = self._own_db = await store.LocalDb.open(self.settings.state_db)
         self.engine.load(await self.db.read(store.load_states))
         self.limits.load(await self.db.read(store.get_kv, "ratelimits"))
         if self.settings.smtp is not None:
@@ -102,7 +107,9 @@ class AlertsPlugin:
 
     async def on_schedule(self, now: datetime) -> None:
         """Wall-clock checks (silent devices, quiet events) and digests of held-back e-mail."""
-        assert self.engine is not None
+        assert self.engine is not None and self.db is not None
+        # Alerts whose publish failed earlier (e.g. the database was busy) go out now.
+        await self._publish(await self.db.read(store.unpublished))
         await self._handle(self.engine.tick(now), digests=True)
 
     async def run(self) -> None:
@@ -112,9 +119,10 @@ class AlertsPlugin:
 
     async def stop(self) -> None:
         """Close the state file (queued e-mail stays queued for the next start)."""
-        if self.db is not None:
-            await self.db.close()
-            self.db = None
+        if self._own_db is not None:
+            await self._own_db.close()
+            self._own_db = None
+        self.db = None
 
     # -- the common path -----------------------------------------------------------------------
 
@@ -176,8 +184,9 @@ class AlertsPlugin:
         state = self.engine.states[t.key]
         if not rule.email or self.settings.smtp is None:
             return []
-        if t.backfill and not self.settings.email_backfill and not (
-                t.kind == "cleared" and state.emailed):
+        if t.kind == "cleared" and not state.emailed:
+            return []  # nobody was told it started (backfill, or severity filter)
+        if t.backfill and not self.settings.email_backfill and t.kind == "raised":
             self.counters["backfill_not_mailed"] += 1
             return []
         recipients = [r for r in self.settings.recipients_of(rule) if self._wants(r, rule)]

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.alerts.lifecycle import Transition
 from gateway.alerts.rules import Rule
-from gateway.alerts.texts import WORDS, fmt_num, fmt_time, what
+from gateway.alerts.texts import WORDS, fmt_num, fmt_time, value_unit, what
 from gateway.normalise.localtime import to_local
 
 __all__ = ["CHART_CID", "Rendered", "digest", "payload", "render"]
@@ -44,13 +44,18 @@ def _lines(t: Transition, rule: Rule, lang: str, unit: str | None) -> list[tuple
     where = " / ".join(x for x in (t.site, t.device, t.channel) if x)
     rows = [(w["rule"], f"{rule.name}" + (f" – {rule.description}" if rule.description else "")),
             (w["where"], where), (w["severity"], w[rule.severity])]
-    if t.kind == "raised":
-        window = f"{w['from']} {fmt_time(t.since, lang)} {w['to']} {fmt_time(t.at, lang)}"
+    if t.kind == "cleared":
+        window = f"{w['back']} {fmt_time(t.at, lang)}"
+    elif t.since == t.at:
+        window = f"{w['at']} {fmt_time(t.at, lang)}"
     else:
-        window = f"{w['back']} {fmt_time(t.at, lang)} ({w['since']} {fmt_time(t.since, lang)})"
+        window = f"{w['from']} {fmt_time(t.since, lang)} {w['to']} {fmt_time(t.at, lang)}"
     rows.append(("", f"{window} ({w['local']})"))
-    if t.kind == "cleared" and t.value is not None:
-        rows.append((w["value"], fmt_num(t.value, lang)))
+    if t.kind == "cleared":
+        rows.append((w["normal_since"], fmt_time(t.since, lang)))
+        if t.value is not None:
+            rows.append((w["value"], f"{fmt_num(t.value, lang)} {value_unit(rule, unit)}"
+                         .strip()))
     return rows
 
 

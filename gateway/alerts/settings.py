@@ -75,9 +75,16 @@ def _email(value: Any) -> str:
     return value.strip()
 
 
+def _absolute(value: Any) -> str:
+    # The plugin does not know where gateway.toml is, and systemd runs it from "/".
+    if not isinstance(value, str) or not Path(value).expanduser().is_absolute():
+        raise Bad(f"{value!r} is not an absolute path", '"/var/lib/meterkit/alerts.db"')
+    return str(Path(value).expanduser())
+
+
 def _secret(value: Any) -> str:
     if not isinstance(value, str):
-        raise Bad("is not a string", "a quoted string")  # never echo a password back
+        raise Bad("the value (not shown) is not a string", "a quoted string")  # a secret
     return value
 
 
@@ -85,7 +92,7 @@ def parse_settings(config: dict[str, Any]) -> tuple[AlertsSettings | None, list[
     """The typed settings (None if there are problems) and the problems as text."""
     problems: list[Problem] = []
     root = Table(config, "", problems)
-    state_db = root.take("state_db", "/var/lib/meterkit/alerts.db", as_str())
+    state_db = root.take("state_db", "/var/lib/meterkit/alerts.db", _absolute)
     language = root.take("language", "it", as_choice(*LANGUAGES))
     recipients = _recipients(root.table("recipients"), language)
     notify = root.take("notify", (), _names)
@@ -103,7 +110,7 @@ def parse_settings(config: dict[str, Any]) -> tuple[AlertsSettings | None, list[
         notify=notify,
         email_backfill=root.take("email_backfill", False, as_bool()),
         live_window_s=root.take("live_window_s", 7200, as_int(900, 30 * 86400, "seconds")),
-        chart_hours=root.take("chart_hours", 48, as_int(6, 168, "hours")),
+        chart_hours=root.take("chart_hours", 48, as_int(6, 168, "a number of hours")),
         smtp=smtp,
         recipients=recipients,
         rules=tuple(parse_rules(root.table("rules"), set(recipients))),

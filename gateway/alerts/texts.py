@@ -12,7 +12,7 @@ from gateway.alerts.lifecycle import Transition
 from gateway.alerts.rules import Rule
 from gateway.normalise.localtime import to_local
 
-__all__ = ["WORDS", "fmt_num", "fmt_time", "rate_unit", "what"]
+__all__ = ["WORDS", "fmt_num", "fmt_time", "rate_unit", "value_unit", "what"]
 
 WORDS: dict[str, dict[str, str]] = {
     "it": {
@@ -20,7 +20,8 @@ WORDS: dict[str, dict[str, str]] = {
         "info": "informazione", "warning": "attenzione", "critical": "critico",
         "rule": "Regola", "where": "Punto di misura", "severity": "Gravità",
         "from": "Dal", "to": "al", "since": "Da", "local": "ora italiana",
-        "value": "Valore", "limit": "Soglia", "peak": "Valore peggiore",
+        "value": "Valore attuale", "limit": "Soglia", "peak": "Valore peggiore",
+        "at": "Alle", "normal_since": "Nella norma da",
         "back": "Tornato nella norma alle", "chart": "Andamento delle ultime {h} ore",
         "backfill_note": "Allarme calcolato su dati storici arrivati in ritardo (backfill): "
                          "non descrive la situazione attuale.",
@@ -35,7 +36,8 @@ WORDS: dict[str, dict[str, str]] = {
         "info": "info", "warning": "warning", "critical": "critical",
         "rule": "Rule", "where": "Metering point", "severity": "Severity",
         "from": "From", "to": "to", "since": "Since", "local": "Italian time",
-        "value": "Value", "limit": "Limit", "peak": "Worst value",
+        "value": "Current value", "limit": "Limit", "peak": "Worst value",
+        "at": "At", "normal_since": "Normal since",
         "back": "Back to normal at", "chart": "Last {h} hours",
         "backfill_note": "Raised from historical data that arrived late (backfill): it does "
                          "not describe the current situation.",
@@ -94,6 +96,17 @@ def rate_unit(unit: str | None) -> str:
     return {"kWh": "kW", "Smc": "Smc/h", "m3": "m³/h"}.get(unit or "kWh", f"{unit}/h")
 
 
+def value_unit(rule: Rule, unit: str | None) -> str:
+    """The unit of a rule's compared value: power, energy, percent or intervals."""
+    if rule.kind == "band_share":
+        return "%"
+    if rule.kind == "no_data":
+        return ""
+    if rule.kind == "daily_energy" or (rule.kind == "threshold" and rule.metric == "energy"):
+        return unit or "kWh"
+    return rate_unit(unit)
+
+
 def what(t: Transition, rule: Rule, lang: str, unit: str | None) -> str:
     """One sentence saying what was observed, with the values."""
     key = f"threshold:{rule.metric}" if rule.kind == "threshold" else rule.kind
@@ -102,5 +115,5 @@ def what(t: Transition, rule: Rule, lang: str, unit: str | None) -> str:
     return _WHAT[lang][key].format(
         v=fmt_num(value, lang, digits), l=fmt_num(t.limit, lang, digits),
         u=rate_unit(unit), e=unit or "kWh", b=rule.band or "",
-        ev=t.detail.get("event", ""), x=fmt_num(t.detail.get("expected"), lang),
+        ev=t.detail.get("event") or t.key.rsplit("|", 1)[-1], x=fmt_num(t.detail.get("expected"), lang),
         z=fmt_num(t.detail.get("z"), lang, 1))

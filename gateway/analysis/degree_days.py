@@ -22,12 +22,15 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from gateway.analysis.errors import AnalysisError, InsufficientDataError
+
+if TYPE_CHECKING:
+    from gateway.normalise.sites import HeatingSeason
 
 __all__ = [
     "DPR412_BASE_C",
@@ -149,7 +152,7 @@ def cdd(temperatures: Sequence[float] | np.ndarray, base: float) -> np.ndarray:
     return np.maximum(np.asarray(temperatures, dtype=float) - base, 0.0)
 
 
-def _season(zone: str) -> object:
+def _season(zone: str) -> HeatingSeason:
     try:
         from gateway.normalise.sites import heating_season
     except ModuleNotFoundError as exc:  # pragma: no cover - packaging error, not user input
@@ -165,7 +168,7 @@ def _season(zone: str) -> object:
 def in_heating_season(days: Sequence[date], zone: str) -> np.ndarray:
     """True for the days inside the heating season of climate zone `zone` (F: every day)."""
     season = _season(zone)
-    return np.array([season.contains(d) for d in days], dtype=bool)  # type: ignore[attr-defined]
+    return np.array([season.contains(d) for d in days], dtype=bool)
 
 
 def season_label(day: date, zone: str) -> str:

@@ -187,6 +187,11 @@ def lighting_pmvp(
         if not np.isfinite(v) or v < 0:
             raise NegativeValueError("must be a non-negative number", input="lighting",
                                      field=name, value=v, expected=">= 0")
+    for name, v in (("deductible", deductible), ("municipality_share", municipality_share),
+                    ("supervisor_rate", supervisor_rate)):
+        if not 0 <= v <= 1:
+            raise AnalysisError("must be a fraction", input="lighting", field=name, value=v,
+                                expected="0..1, e.g. 0.02 for the 2 % deductible")
     if ee_bas == 0:
         raise AnalysisError("baseline is zero", input="lighting", field="ee_bas", value=0.0,
                             expected="> 0 kWh (seed 002 Table A)")

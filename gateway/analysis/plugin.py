@@ -167,7 +167,8 @@ class ExpectedProfilePlugin:
             v = config.get(key)
             if v is not None and (not isinstance(v, int) or v < lo):
                 problems.append(f"{key}: expected an integer >= {lo}, got {v!r}")
-        if config.get("min_days", 28) > config.get("training_days", 56):
+        md, td = config.get("min_days", 28), config.get("training_days", 56)
+        if isinstance(md, int) and isinstance(td, int) and md > td:
             problems.append("min_days: cannot exceed training_days")
         return problems
 

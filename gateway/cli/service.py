@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(config.gateway.log_level, config.gateway.log_format)
     try:
         return asyncio.run(run_gateway(config))
-    except (StorageError, KeyBoxError, OSError) as exc:
+    except (StorageError, KeyBoxError, OSError, sqlite3.Error) as exc:
         # Start-up failures an operator can fix: one clear line, exit 1 (systemd retries).
         print(f"meterkit gateway run: {exc}", file=sys.stderr)
         return 1

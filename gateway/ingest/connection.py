@@ -87,9 +87,10 @@ class Connection:
         self._cmd_backlog: list[dict[str, Any]] = []
         self._end: str | None = None
         self._stopping = False
+        self._closed = False
         self._loop = asyncio.get_running_loop()
-        self._last_rx = self._loop.time()
-        self._paused = False
+        self._read_since = self._loop.time()
+        self._reading = False
         self._idle_timer: asyncio.TimerHandle | None = None
 
     # -- reading --------------------------------------------------------------------------
@@ -104,25 +105,33 @@ class Connection:
             if reason in ("eof", "shutdown") and self._inflight:
                 # The board may still read: ACK what is committing before we hang up.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._drained(), self.limits.drain_timeout_s)
+                    async with asyncio.timeout(self.limits.drain_timeout_s):
+                        await self._drained()
         except Exception:
             self.log.exception("ingest connection failed", extra={"peer": self.peer})
         finally:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
+            # The acker also stops by itself on `_closed`: a cancellation swallowed inside
+            # asyncio (3.11 wait_for/drain races) must not keep the connection alive.
+            self._closed = True
+            self._has_inflight.set()
             acker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await acker
+            await asyncio.wait({acker}, timeout=1.0)
             self.stream.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.stream.wait_closed(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self.stream.wait_closed()
         return self._end or reason
 
     def _idle_check(self) -> None:
-        """One timer per connection (cheaper than a timeout per read): close after silence."""
+        """One timer per connection (cheaper than a timeout per read): close after silence.
+
+        Only time spent waiting in read() counts: pacing, backpressure and key lookups do not.
+        """
         idle = self.limits.idle_timeout_s
-        remaining = self._last_rx + idle - self._loop.time()
-        if self._paused or remaining > 0:
+        remaining = self._read_since + idle - self._loop.time()
+        if not self._reading or remaining > 0:  # busy with what it sent, or not silent long
             self._idle_timer = self._loop.call_later(max(remaining, idle / 10), self._idle_check)
             return
         self.log.info("ingest connection idle, closing",
@@ -150,17 +159,17 @@ class Connection:
             while (self._inflight_bytes + self.scanner.buffered() >= limits.max_buffered_bytes
                    and self._end is None):
                 self._space.clear()
-                self._paused = True      # our backlog, not the board's silence: no idle timer
-                await self._space.wait()
-            self._paused = False
+                await self._space.wait()   # our backlog, not the board's silence: no idle timer
             if self._end is not None:
                 break
-            self._last_rx = self._loop.time()
+            self._read_since = self._loop.time()
+            self._reading = True
             try:
                 data = await self.reader.read(limits.read_size)
             except (ConnectionError, OSError):
                 return "reset"
-            self._last_rx = self._loop.time()
+            finally:
+                self._reading = False
             if not data:
                 return "shutdown" if self._stopping else "eof"
             self.scanner.feed(data)
@@ -302,8 +311,10 @@ class Connection:
             self._finish("internal_error")
 
     async def _ack_forever(self) -> None:
-        while True:
+        while not self._closed:
             while not self._inflight:
+                if self._closed:
+                    return
                 self._has_inflight.clear()
                 await self._has_inflight.wait()
             head = self._inflight[0]
@@ -313,7 +324,7 @@ class Connection:
             while self._inflight and self._inflight[0].future.done():
                 need_ack |= self._settle(self._inflight.popleft())
             self._space.set()
-            if (need_ack or self._cmd_backlog) and self._end is None:
+            if (need_ack or self._cmd_backlog) and self._end is None and not self._closed:
                 await self._send_ack()
 
     def _settle(self, f: _InFlight) -> bool:
@@ -362,7 +373,8 @@ class Connection:
         }, self._key)
         try:
             self.stream.write(frame)
-            await asyncio.wait_for(self.stream.drain(), self.limits.ack_write_timeout_s)
+            async with asyncio.timeout(self.limits.ack_write_timeout_s):
+                await self.stream.drain()
         except (ConnectionError, OSError, TimeoutError):
             self._finish("ack_write_failed")
             return

@@ -91,10 +91,15 @@ class IngestServer:
             _, late = await asyncio.wait(tasks, timeout=self.limits.drain_timeout_s + 1)
             for task in late:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if late:
+                _, stuck = await asyncio.wait(late, timeout=2.0)
+                if stuck:
+                    self.log.error("ingest connections did not end on shutdown",
+                                   extra={"connections": len(stuck)})
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+                async with asyncio.timeout(5):
+                    await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import logging
 import signal
@@ -45,6 +46,16 @@ async def serve(db_path: Path, secret_path: Path, host: str, port: int, *,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR2, _dump_tasks)
+
+    def write_stats() -> None:
+        if stats_file is not None:
+            tmp = stats_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"writer": dict(writer.stats),
+                                       "ingest": server.stats.snapshot()}, indent=1))
+            tmp.replace(stats_file)
+
+    loop.add_signal_handler(signal.SIGHUP, write_stats)
     try:
         await stop.wait()
     finally:
@@ -52,9 +63,13 @@ async def serve(db_path: Path, secret_path: Path, host: str, port: int, *,
         await writer.close()
         await writer_task
         await db.close()
-        if stats_file is not None:
-            stats_file.write_text(json.dumps({"writer": dict(writer.stats),
-                                              "ingest": server.stats.snapshot()}, indent=1))
+        write_stats()
+
+
+def _dump_tasks() -> None:
+    """SIGUSR2: print every asyncio task's stack to stderr (debugging a stuck shutdown)."""
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,11 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=4700)
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "EXTRA"))
     parser.add_argument("--ready-file", type=Path, help="write the bound port here when ready")
-    parser.add_argument("--stats-file", type=Path, help="write counters here on exit (JSON)")
+    parser.add_argument("--stats-file", type=Path,
+                        help="write counters here (JSON) on SIGHUP and on exit")
     parser.add_argument("--max-frames-per-s", type=float, default=IngestLimits().max_frames_per_s,
                         help="per-connection frame rate limit")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand (debugging)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(args.db, args.secret, args.host, args.port,

@@ -152,7 +152,8 @@ class Retention:
                 self.stats["errors"] += 1
                 self.log.error("retention failed: %s", exc, extra={"error": str(exc)})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval_s)
+                async with asyncio.timeout(self.interval_s):
+                    await self._stop.wait()
 
     async def stop(self) -> None:
         self._stop.set()

@@ -39,6 +39,7 @@ class MqttConfig:
     inflight: int = 100                  # in-flight window (published, PUBACK not yet seen)
     backlog_rate: float = 200.0          # backlog messages per second; 0 = unlimited
     live_scan: int = 1000                # newest pending rows looked at for the live lane
+    live_window_s: float = 300.0         # rows added this recently may take the live lane
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 120.0
     max_attempts: int = 5                # broker rejections before a row is quarantined
@@ -60,7 +61,7 @@ _INT = {"port": (1, 65535, "a TCP port"), "keepalive_s": (5, 65535, "a keepalive
         "inflight": (1, 65535, "an in-flight window"), "live_scan": (0, 1000000, "a row count"),
         "max_attempts": (1, 1000, "an attempt count"),
         "max_payload_bytes": (0, 268435455, "a size in bytes")}
-_FLOAT = {"backlog_rate": 0.0, "reconnect_min_s": 0.01, "reconnect_max_s": 0.01,
+_FLOAT = {"backlog_rate": 0.0, "live_window_s": 0.0, "reconnect_min_s": 0.01, "reconnect_max_s": 0.01,
           "reject_retry_s": 0.0, "safety_check_s": 0.1, "shutdown_grace_s": 0.0}
 _BOOL = ("commands", "ha_discovery")
 _STR = ("client_id", "username", "password", "prefix", "ha_prefix", "host", "site", "protocol")

@@ -6,6 +6,8 @@ transaction; anything else gets a ``rejected`` result naming the problem. Result
 ``.../<device>/command/result`` through the outbox (durable, in order per device). The MQTT
 message is acknowledged (manual PUBACK) only after that transaction committed, so a command
 the broker handed over is never lost by a gateway crash. Authorisation is the broker's ACL.
+Later results (``done``/``failed``, recorded by gateway.commands when the board answers) are
+relayed to the same topic by :func:`relay_results`, with a cursor kept in ``uplink_cursor``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from gateway import outbox
-from gateway.store.db import Database
+from gateway.store.db import Database, register_schema
 from gateway.uplink.config import MqttConfig
 from gateway.uplink.messages import command_result_message
 
@@ -98,7 +100,7 @@ def parse_command(device: str, payload: bytes, *, retained: bool = False) -> Com
 def queue_request(conn: sqlite3.Connection, req: CommandRequest, *, site: str, prefix: str,
                   queue: QueueFn) -> int:
     """In one transaction: queue the command and add its ``queued`` result to the outbox."""
-    gw_id = queue(conn, req.device, req.name, req.params)
+    gw_id = queue(conn, req.device, req.name, req.params, ref=req.cmd_id)
     topic, payload = command_result_message(site, req.device, prefix=prefix, status="queued",
                                             cmd_id=req.cmd_id, gateway_cmd_id=gw_id,
                                             name=req.name)
@@ -116,6 +118,31 @@ def reject_request(conn: sqlite3.Connection, device: str, error: str, *, site: s
                       msg_id=f"{device}:command:rejected:{time.time_ns()}")
 
 
+register_schema("gateway.uplink.downlink", """
+CREATE TABLE IF NOT EXISTS uplink_cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+""")
+
+
+def relay_results(conn: sqlite3.Connection, *, site: str, prefix: str,
+                  since: Callable[..., list[dict[str, Any]]]) -> int:
+    """Move command results recorded since the cursor to the outbox (``done``/``failed``),
+    advancing the cursor in the same transaction; returns how many."""
+    row = conn.execute("SELECT seq FROM uplink_cursor WHERE name = 'command_results'").fetchone()
+    seq = int(row[0]) if row else 0
+    results = since(conn, seq, limit=500)
+    for r in results:
+        topic, payload = command_result_message(
+            site, r["device_id"], prefix=prefix, status=r["state"], cmd_id=r["ref"],
+            gateway_cmd_id=r["cmd_id"], name=r["name"], result=r["result"])
+        outbox.add(conn, topic=topic, payload=payload, stream=f"{r['device_id']}:command",
+                   msg_id=f"{r['device_id']}:command:{r['cmd_id']}:{r['result_seq']}")
+        seq = max(seq, int(r["result_seq"]))
+    if results:
+        conn.execute("INSERT INTO uplink_cursor (name, seq) VALUES ('command_results', ?)"
+                     " ON CONFLICT (name) DO UPDATE SET seq = excluded.seq", (seq,))
+    return len(results)
+
+
 class Commands:
     """Handles messages on the command subscription (on the event loop)."""
 
@@ -124,8 +151,30 @@ class Commands:
                  queue: QueueFn | None = None) -> None:
         self.db, self.cfg, self._ack, self._wake, self.log = db, cfg, ack, wake, logger
         self._queue = queue
+        self._seq = 0
+        self._relay_off = not cfg.commands
         self.queued = 0
         self.rejected = 0
+
+    async def relay(self) -> int:
+        """Publish new command results (cheap read first); 0 when there are none."""
+        if self._relay_off:
+            return 0
+        from gateway.commands import results_since
+        try:
+            fresh = await self.db.read(lambda c: results_since(c, self._seq, limit=1))
+            if not fresh:
+                return 0
+            site, prefix = self.cfg.site, self.cfg.prefix
+            n = await self.db.write(lambda c: relay_results(c, site=site, prefix=prefix,
+                                                            since=results_since))
+        except sqlite3.OperationalError as exc:   # no commands table in this database
+            self.log.warning("MQTT command results not relayed: %s", exc)
+            self._relay_off = True
+            return 0
+        self._seq = await self.db.read(lambda c: int(c.execute(
+            "SELECT seq FROM uplink_cursor WHERE name = 'command_results'").fetchone()[0]))
+        return n
 
     def _queue_fn(self) -> QueueFn:
         if self._queue is None:
@@ -140,6 +189,8 @@ class Commands:
         try:
             if device is None:
                 self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
+                return
+            if not msg.payload:     # deletion of a retained message: nothing to do
                 return
             try:
                 req = parse_command(device, msg.payload, retained=bool(msg.retain))

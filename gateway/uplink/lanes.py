@@ -3,8 +3,9 @@
 Invariant (per-stream order): a row is handed out only when every older pending row of its
 stream is already in flight (or is handed out before it in the same batch). Both lanes keep it:
 
-* live lane — among the newest ``live_scan`` pending rows, those whose stream has no older
-  unsent row (:func:`gateway.outbox.fetch_newest_heads`): caught-up streams, status, alerts,
+* live lane — among the newest ``live_scan`` pending rows, those added in the last
+  ``live_window_s`` whose stream has no older unsent row
+  (:func:`gateway.outbox.fetch_newest_heads`): new rows of caught-up streams, status, alerts,
   results. Not rate-limited, but given at most half the free window while a backlog is waiting.
 * backlog lane — the oldest pending rows in global id order (:func:`gateway.outbox.fetch_oldest`),
   a prefix of the queue, so the fleet's history catches up chronologically; paced by a token
@@ -56,8 +57,10 @@ class TokenBucket:
 class Lanes:
     """``await next_batch(free, inflight, held)`` → rows to publish, live lane first."""
 
-    def __init__(self, db: Database, *, backlog_rate: float, burst: int, live_scan: int) -> None:
+    def __init__(self, db: Database, *, backlog_rate: float, burst: int, live_scan: int,
+                 live_window_s: float) -> None:
         self.db = db
+        self.live_window_s = live_window_s
         self.bucket = TokenBucket(backlog_rate, burst)
         self.live_scan = live_scan
         self.backlog_waiting = False
@@ -72,6 +75,7 @@ class Lanes:
         if self.live_scan > 0:
             live = await self.db.read(functools.partial(
                 outbox.fetch_newest_heads, limit=free, scan=self.live_scan,
+                since=time.time() - self.live_window_s,
                 skip=sorted(inflight), held=sorted(held)))
             if self.backlog_waiting and len(live) > max(1, free // 2):
                 live = live[: max(1, free // 2)]

@@ -65,7 +65,7 @@ class Publisher:
         _, offline = self._status("offline")
         self.link = Link(cfg, self, will=(self._status_topic, offline), logger=self.log)
         self.lanes = Lanes(db, backlog_rate=cfg.backlog_rate, burst=cfg.inflight,
-                           live_scan=cfg.live_scan)
+                           live_scan=cfg.live_scan, live_window_s=cfg.live_window_s)
         self.window = cfg.inflight
         self.max_packet: int | None = None
         self._inflight: dict[int, OutboxRow] = {}     # mid → row, PUBACK not yet seen
@@ -133,7 +133,8 @@ class Publisher:
             self._idle.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), self.cfg.shutdown_grace_s)
-        acks.cancel()
+        async with self._flush_lock:      # never cut a flush short: its rows were acked
+            acks.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await acks
         await self._flush()
@@ -155,7 +156,10 @@ class Publisher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.cfg.safety_check_s)
             self.wake.clear()
-            if not self.link.connected or self._draining:
+            if self._draining:
+                continue
+            await self.commands.relay()
+            if not self.link.connected:
                 continue
             now = time.monotonic()
             for stream in [s for s, t in self._held.items() if t <= now]:

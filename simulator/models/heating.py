@@ -36,6 +36,8 @@ class SpaceHeating:
     setpoint_c: float = 20.0
     efficiency: float = 0.9
     boost: float = 1.35
+    measure_at: float | None = None   # Unix time an efficiency measure takes effect
+    measure_factor: float = 1.0       # heating demand multiplier from then on (0.8: -20 %)
 
     def plant_on(self, local: datetime) -> bool:
         zone = self.site.weather.municipality.zone
@@ -49,6 +51,8 @@ class SpaceHeating:
         if deficit <= 0.0:
             return 0.0
         kw = self.ua_kw_per_k * deficit
+        if self.measure_at is not None and t_utc.timestamp() >= self.measure_at:
+            kw *= self.measure_factor
         if not self.plant_on(local - timedelta(hours=2)):
             kw *= self.boost
         kw *= jitter(self.seed ^ 0x6A5, t_utc, 0.05)

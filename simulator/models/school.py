@@ -48,6 +48,7 @@ class School:
     admin_w: float = 3500.0       # office staff in summer, Mon-Fri 08:00-14:00
     pumps_w: float = 2500.0       # circulators while the heating plant runs
     ua_kw_per_k: float = 40.0     # envelope losses seen by the boiler
+    left_on: tuple[float, float] | None = None  # Unix [from, to): lights left on (an anomaly)
     open_hours: WeeklySchedule = field(init=False)
     heating: SpaceHeating = field(init=False)
 
@@ -72,6 +73,8 @@ class School:
             watts += self.admin_w
         if self.heating.plant_on(local):
             watts += self.pumps_w
+        if self.left_on is not None and self.left_on[0] <= t_utc.timestamp() < self.left_on[1]:
+            watts += 0.5 * self.occupied_w
         return self.size * watts * jitter(self.seed, t_utc, 0.04)
 
     def flow_m3h(self, t_utc: datetime) -> float:

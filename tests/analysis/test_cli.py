@@ -37,6 +37,17 @@ def test_baseline_ratio_reference_from_municipality(capsys: pytest.CaptureFixtur
     assert doc["baseline"] == pytest.approx(134_584.615, abs=0.001)   # 405,000/7,800 x 2,592
 
 
+def test_savings_ratio_seed_004_yearly_check(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, doc = run(capsys, "savings", "--method", "ratio", "--baseline",
+                  str(EX / "lodi_seasons.csv"), "--reporting", str(EX / "lodi_reporting.csv"),
+                  "--municipality", "Lodi")
+    assert rc == 0
+    first = doc["reporting"][0]
+    # Base_norm = 134,584.615 x 2,400 / 2,592 = 124,615.385; 1 - 80,000 / 124,615.385
+    assert first["normalised_baseline"] == pytest.approx(124_615.385, abs=0.001)
+    assert first["savings_pct"] == pytest.approx(35.802, abs=0.001)
+
+
 def test_bands_table_5_8(capsys: pytest.CaptureFixture[str]) -> None:
     rc, doc = run(capsys, "bands", str(EX / "genova_bands_2014_2016.csv"))
     assert rc == 0

@@ -86,6 +86,9 @@ def test_validate_config_names_key_paths() -> None:
     assert ExpectedProfilePlugin.validate_config({"device": "e", "channel": "el1"}) == []
     assert ExpectedProfilePlugin.validate_config(
         {"device": "e", "channel": "el1", "training_days": 3})[0].startswith("training_days:")
+    assert ExpectedProfilePlugin.validate_config(
+        {"device": "e", "channel": "el1", "training_days": "8 weeks"})[0].startswith(
+        "training_days:")
 
 
 async def test_baseline_plugin_publishes_model_and_savings() -> None:

@@ -41,6 +41,7 @@ def run_board(
     extra: list[str] | None = None,
     timeout: float = 120,
     state_dir: Path | None = None,
+    path: list[Path] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     feed = tmp / "feed.txt"
     feed.write_text("\n".join(feed_lines) + "\n")
@@ -52,7 +53,8 @@ def run_board(
     if port is not None:
         args += ["--gateway", f"127.0.0.1:{port}"]
     args += extra or []
-    return run_micropython(MAIN_SIM, *args, heapsize=heapsize, cwd=tmp, timeout=timeout)
+    return run_micropython(MAIN_SIM, *args, heapsize=heapsize, cwd=tmp, timeout=timeout,
+                           path=path)
 
 
 def stats(proc: subprocess.CompletedProcess[bytes]) -> list[dict[str, Any]]:

@@ -26,7 +26,9 @@ class GatewayStub:
         self.connections = 0
         self.bad = 0
         self.ack_on = True
-        self._seen: set[tuple[int, int]] = set()
+        self._seen: dict[tuple[int, int], bytes] = {}
+        self.conflicts = 0
+        self._down = 0  # downlink counter
         self._commands: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._sock = socket.socket()
@@ -85,6 +87,7 @@ class GatewayStub:
                     return
                 if not data:
                     return
+                device = None
                 for raw in df.feed(data):
                     try:
                         msg = codec.decode(raw, self.key)
@@ -95,18 +98,24 @@ class GatewayStub:
                     with self._lock:
                         if key in self._seen:
                             self.duplicates += 1
+                            if self._seen[key] != raw:  # a counter reused for other bytes
+                                self.conflicts += 1
                         else:
-                            self._seen.add(key)
+                            self._seen[key] = raw
                             self.frames.append(msg)
-                        cmds, self._commands = self._commands, []
+                    device = msg["device_id"]
                     best = msg["counter"] if best is None else max(best, msg["counter"])
-                    if not self.ack_on:
-                        continue
-                    st = self.server_time if self.server_time is not None else int(time.time())
-                    ack = {"type": "ack", "device_id": msg["device_id"], "counter": 1 + len(
-                        self.frames) + self.duplicates, "acked": best, "server_time": st,
-                        "commands": cmds}
-                    try:
-                        conn.sendall(codec.encode(ack, self.key))
-                    except OSError:
-                        return
+                if device is None or not self.ack_on:
+                    continue
+                # one ACK per read: everything received so far on this connection is stored
+                with self._lock:
+                    cmds, self._commands = self._commands, []
+                    self._down += 1
+                    down = self._down
+                st = self.server_time if self.server_time is not None else int(time.time())
+                ack = {"type": "ack", "device_id": device, "counter": down, "acked": best,
+                       "server_time": st, "commands": cmds}
+                try:
+                    conn.sendall(codec.encode(ack, self.key))
+                except OSError:
+                    return

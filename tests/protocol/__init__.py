@@ -1,0 +1,1 @@
+"""Tests of the wire protocol package (CPython and the real MicroPython binary)."""

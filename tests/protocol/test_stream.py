@@ -95,6 +95,18 @@ def test_false_header_with_valid_crc_is_recovered_with_accept() -> None:
     assert d.discarded_bytes == 15 and d.buffered() == 0
 
 
+def test_reject_rescans_a_false_frame_that_swallowed_a_whole_frame() -> None:
+    # The false header's "body" ends in garbage after FRAMES[0]: reject() finds FRAMES[0]. (A
+    # frame it covers only in part would be lost; accept= has no such gap.)
+    garbage = b"\r\nOK\r\n" + bytes(12)
+    d = Deframer()
+    fh = false_header(55 + len(garbage) - 8)
+    got = d.feed(fh + FRAMES[0] + garbage + FRAMES[1])
+    assert len(got) == 2 and got[0].startswith(fh) and got[1] == FRAMES[1]
+    assert d.reject(got[0]) == [FRAMES[0]]
+    assert d.buffered() == 0
+
+
 def test_buffer_stays_bounded() -> None:
     d = Deframer(max_payload=64)
     for _ in range(200):

@@ -7,8 +7,16 @@ from pathlib import Path
 import pytest
 
 from gateway.model import PluginResult
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
-    times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    feed,
+    series,
+    started,
+    times,
+    utc,
+)
 
 NIGHT = {"kind": "anomaly", "device": "dev1", "channel": "el1", "k": 3.0, "clear_k": 2.0,
          "for_intervals": 3, "weeks": 4, "min_weeks": 3, "min_sigma": 0.1,

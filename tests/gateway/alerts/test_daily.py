@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
-    times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    feed,
+    series,
+    started,
+    times,
+    utc,
+)
 
 
 async def test_daily_energy_above_on_the_25_hour_day(tmp_path: Path) -> None:

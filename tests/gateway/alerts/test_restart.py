@@ -7,8 +7,16 @@ from pathlib import Path
 import pytest
 
 from gateway.model import PluginResult
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
-    times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    feed,
+    series,
+    started,
+    times,
+    utc,
+)
 
 RULE = {"kind": "threshold", "device": "dev1", "channel": "el1", "above": 3.0,
         "hysteresis": 0.5, "for_intervals": 2, "clear_intervals": 2}
@@ -77,4 +85,28 @@ async def test_unpublished_alert_is_sent_at_start(tmp_path: Path) -> None:
     await plugin.stop()
     plugin = await started(cfg, FakeContext(), clock)   # published now: not again
     assert plugin.counters["published"] == 0
+    await plugin.stop()
+
+
+class FlakyContext(FakeContext):
+    """publish fails while `down` is set (e.g. the gateway database is busy)."""
+
+    down = True
+
+    async def publish(self, result: PluginResult) -> None:
+        if self.down:
+            raise OSError("database is locked")
+        await super().publish(result)
+
+
+async def test_failed_publish_is_retried_on_the_next_tick(tmp_path: Path) -> None:
+    ctx, clock = FlakyContext(), Clock(utc(2026, 11, 24, 12))
+    plugin = await started(config(tmp_path, {"power": RULE}), ctx, clock)
+    with pytest.raises(OSError):
+        await feed(plugin, ctx, series(utc(2026, 11, 24, 0), [4.0, 4.0]))
+    ctx.down = False
+    await plugin.on_schedule(clock.now)
+    await plugin.on_schedule(clock.now)          # once only
+    assert times(ctx.alerts()) == [
+        ("raised", "2026-11-24T01:00:00+01:00", "2026-11-24T01:30:00+01:00")]
     await plugin.stop()

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
-    times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    feed,
+    series,
+    started,
+    times,
+    utc,
+)
 
 CLOSED = {"kind": "closed_building", "device": "dev1", "channel": "el1",
           "open": {"mon-fri": ["08:00-18:00"]}, "base_load_kw": 2.0,
@@ -39,6 +47,22 @@ async def test_heating_ran_all_weekend(tmp_path: Path) -> None:
         ("cleared", "2026-11-29T20:00:00+01:00", "2026-11-29T21:00:00+01:00"),
     ]
     assert ctx.alerts()[0]["limit"] == 3.0  # heating-season base load
+    await plugin.stop()
+
+
+async def test_closed_building_across_the_autumn_clock_change(tmp_path: Path) -> None:
+    ctx = FakeContext()
+    plugin = await started(config(tmp_path, {"closed": CLOSED}), ctx, Clock(utc(2026, 10, 26)))
+    # Sun 25 Oct 2026 (before the zone D season: limit 2.0). From 24 Oct 22:00Z = 00:00 CEST:
+    # 1 kW for an hour, 3 kW for 3 real hours (01:00 CEST .. 03:00 CET), then 1 kW.
+    powers = [1.0] * 4 + [3.0] * 12 + [1.0] * 8
+    await feed(plugin, ctx, series(utc(2026, 10, 24, 22), powers))
+    # Raised after 4 quarter hours: 23:00Z + 1 h = 00:00Z = 02:00 CEST (the first 02:00).
+    # Cleared after 4 at 1 kW from 02:00Z = 03:00 CET: 03:00Z = 04:00 CET.
+    assert times(ctx.alerts()) == [
+        ("raised", "2026-10-25T01:00:00+02:00", "2026-10-25T02:00:00+02:00"),
+        ("cleared", "2026-10-25T03:00:00+01:00", "2026-10-25T04:00:00+01:00"),
+    ]
     await plugin.stop()
 
 

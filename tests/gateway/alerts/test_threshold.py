@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, feed, series, started, \
-    times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    feed,
+    series,
+    started,
+    times,
+    utc,
+)
 
 RULE = {"kind": "threshold", "device": "dev1", "channel": "el1", "metric": "power",
         "above": 3.0, "hysteresis": 0.5, "for_intervals": 2, "clear_intervals": 2,

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.gateway.alerts.helpers import Clock, FakeContext, config, event, feed, reading, \
-    started, times, utc
+from tests.gateway.alerts.helpers import (
+    Clock,
+    FakeContext,
+    config,
+    event,
+    feed,
+    reading,
+    started,
+    times,
+    utc,
+)
 
 NO_DATA = {"kind": "no_data", "device": "dev1", "channel": "el1", "max_intervals": 4}
 

@@ -118,7 +118,14 @@ async def test_kill_9_loses_no_acknowledged_frame(tmp_path: Path) -> None:
         again = await asyncio.gather(*(resend(d, k) for d, k in devices.items()))
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR2)
+            time.sleep(0.5)
+            proc.kill()
+            raise AssertionError("gateway did not stop on SIGTERM:\n"
+                                 + (tmp_path / "gateway.log").read_text()) from None
     final = stored(tmp_path / "g.db")
     conn = sqlite3.connect(tmp_path / "g.db")
     try:

@@ -57,7 +57,8 @@ async def test_slow_subscriber_that_goes_away(tmp_path: Path, mosquitto: Mosquit
         await _until_delivered(db, 360, 20)         # the gateway is done: broker queued the rest
         sub2 = Subscriber(mosquitto.port, delay_s=0.001).start()
         try:
-            assert await _wait(lambda: len(got_before) + len(sub2.readings()) >= 360, 20)
+            assert await _wait(lambda: len({p["msg_id"] for p in got_before + sub2.readings()})
+                               >= 360, 20)
             unique, dups = check_delivery(readings, got_before + sub2.readings())
             assert unique == 360
             assert dups <= 100     # only redelivery of unacknowledged messages, same msg_id
@@ -69,26 +70,26 @@ async def test_slow_subscriber_that_goes_away(tmp_path: Path, mosquitto: Mosquit
         await db.close()
 
 
-async def test_broker_killed_mid_stream(tmp_path: Path, mosquitto: Mosquitto) -> None:
+async def test_broker_killed_mid_stream(tmp_path: Path, durable_mosquitto: Mosquitto) -> None:
     readings = list(fleet_readings(devices=4, intervals=75))           # 600
-    sub = Subscriber(mosquitto.port).start()
+    sub = Subscriber(durable_mosquitto.port).start()
     assert await _wait(lambda: sub.client.is_connected(), 5)
     await asyncio.sleep(1.2)                        # let the broker save the subscriber's session
     db = await Database.open(tmp_path / "g.db")
     await fill(db, readings)
-    pub = Publisher(db, mqtt_config(mosquitto.port, backlog_rate=400))
+    pub = Publisher(db, mqtt_config(durable_mosquitto.port, backlog_rate=400))
     task = asyncio.create_task(pub.run())
     try:
         await _until_delivered(db, 150, 10)
-        mosquitto.kill()                            # SIGKILL mid-stream
+        durable_mosquitto.kill()                            # SIGKILL mid-stream
         await asyncio.sleep(0.3)                    # PUBACKs received before the kill commit
         at_kill = await _delivered(db)
         await asyncio.sleep(1.5)
         assert await _delivered(db) == at_kill      # nothing marked delivered without a broker
-        mosquitto.start()
+        durable_mosquitto.start()
         await _until_delivered(db, 600, 30)
         assert await _wait(lambda: len({p["msg_id"] for p in sub.readings()}) >= 600, 15)
-        unique, dups = check_delivery(readings, sub.readings())
+        unique, _dups = check_delivery(readings, sub.readings())
         assert unique == 600
         assert await db.read(outbox.counts) == {"pending": 0, "delivered": 600,
                                                 "quarantined": 0}
@@ -107,32 +108,33 @@ def _standalone(db: Path, cfg: Path, log: Path) -> subprocess.Popen[bytes]:
         env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-async def test_gateway_kill9_while_broker_down(tmp_path: Path, mosquitto: Mosquitto) -> None:
+async def test_gateway_kill9_while_broker_down(tmp_path: Path,
+                                               durable_mosquitto: Mosquitto) -> None:
     readings = list(fleet_readings(devices=4, intervals=75))           # 600
-    sub = Subscriber(mosquitto.port).start()
+    sub = Subscriber(durable_mosquitto.port).start()
     assert await _wait(lambda: sub.client.is_connected(), 5)
     await asyncio.sleep(1.2)
     db = await Database.open(tmp_path / "g.db")
     await fill(db, readings)
     cfg = tmp_path / "uplink.toml"
-    cfg.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {mosquitto.port}\nsite = "comune-test"\n'
-                   "backlog_rate = 300\nreconnect_min_s = 0.1\nreconnect_max_s = 0.5\n"
-                   "inflight = 100\n")
+    cfg.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {durable_mosquitto.port}\n'
+                   'site = "comune-test"\nbacklog_rate = 300\ninflight = 100\n'
+                   "reconnect_min_s = 0.1\nreconnect_max_s = 0.5\n")
     log = tmp_path / "publisher.log"
     proc = _standalone(tmp_path / "g.db", cfg, log)
     try:
         await _until_delivered(db, 100, 15)
-        mosquitto.kill()
+        durable_mosquitto.kill()
         await asyncio.sleep(0.5)
         proc.send_signal(signal.SIGKILL)            # gateway dies while the broker is down
         proc.wait(5)
         mid = await _delivered(db)
         assert 100 <= mid < 600
-        mosquitto.start()
+        durable_mosquitto.start()
         proc = _standalone(tmp_path / "g.db", cfg, log)
         await _until_delivered(db, 600, 30)
         assert await _wait(lambda: len({p["msg_id"] for p in sub.readings()}) >= 600, 15)
-        unique, dups = check_delivery(readings, sub.readings())
+        unique, _dups = check_delivery(readings, sub.readings())
         assert unique == 600
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, log.read_text()[-2000:]

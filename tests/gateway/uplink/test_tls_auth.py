@@ -13,7 +13,7 @@ from gateway import outbox
 from gateway.store.db import Database
 from gateway.uplink.publisher import Publisher
 from tests.gateway.uplink.certs import make_pki, password_line
-from tests.gateway.uplink.conftest import DURABLE
+from tests.gateway.uplink.conftest import AS_TEST_USER
 from tests.gateway.uplink.helpers import (
     Subscriber,
     check_delivery,
@@ -32,7 +32,7 @@ def secure_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int, dict[str, Pa
     pw = tmp_path / "passwd"
     pw.write_text(password_line("gateway", "correct horse") + "\n")
     tls_port = free_port()
-    broker = Mosquitto(tmp_path / "broker", extra_config=DURABLE + "\n".join([
+    broker = Mosquitto(tmp_path / "broker", extra_config=AS_TEST_USER + "\n".join([
         f"password_file {pw}",
         f"listener {tls_port} 127.0.0.1",
         f"cafile {pki['ca']}", f"certfile {pki['server']}", f"keyfile {pki['server_key']}",
@@ -71,7 +71,7 @@ async def test_tls_client_cert_and_password(tmp_path: Path, secure_broker: tuple
 
 async def test_wrong_password_is_logged_and_retried(tmp_path: Path, secure_broker: tuple,
                                                     caplog: pytest.LogCaptureFixture) -> None:
-    broker, tls_port, pki = secure_broker
+    _broker, tls_port, pki = secure_broker
     db = await Database.open(tmp_path / "g.db")
     await fill(db, list(fleet_readings(devices=1, intervals=2)))
     cfg = mqtt_config(tls_port, username="gateway", password="wrong",
@@ -100,7 +100,7 @@ async def test_wrong_password_is_logged_and_retried(tmp_path: Path, secure_broke
 
 
 async def test_untrusted_server_certificate(tmp_path: Path, secure_broker: tuple) -> None:
-    broker, tls_port, pki = secure_broker
+    _broker, tls_port, _pki = secure_broker
     other = make_pki(tmp_path / "other")
     db = await Database.open(tmp_path / "g.db")
     pub = Publisher(db, mqtt_config(tls_port, tls={"ca_file": str(other["ca"])}))

@@ -1,0 +1,1 @@
+"""Tests of the gateway service half: config, plugin host, normaliser, service, CLI."""

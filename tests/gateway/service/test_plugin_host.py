@@ -1,0 +1,157 @@
+"""Plugins cannot hold up ingest: failing, slow and crashing plugins next to boards over real TCP.
+
+The whole gateway runs in-process (real SQLite file, real TCP ingest, writer, normaliser,
+plugin host); a board sends frames and measures how long each ACK takes while the plugins
+misbehave. Errors, timeouts, drops and run() restarts are counted per plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.model import PluginResult, ReadingBatch
+from gateway.plugins.hookspecs import PluginContext
+from tests.gateway.ingest.board import Board, readings
+from tests.gateway.service.conftest import DEVICE, KEY
+from tests.gateway.service.example_plugin import ExamplePlugin
+
+FRAMES = 12
+INTERVALS = 4
+
+
+class Failing:
+    """Every data hook raises."""
+
+    def __init__(self, config: dict[str, Any], ctx: PluginContext) -> None:
+        self.calls = 0
+
+    async def on_readings(self, batch: ReadingBatch) -> None:
+        self.calls += 1
+        raise RuntimeError("boom")
+
+
+class Slow:
+    """Takes far longer than its hook timeout on every batch."""
+
+    def __init__(self, config: dict[str, Any], ctx: PluginContext) -> None:
+        self.cancelled = 0
+
+    async def on_readings(self, batch: ReadingBatch) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+class CrashingRun:
+    """An input plugin whose poll loop dies at once, every time."""
+
+    def __init__(self, config: dict[str, Any], ctx: PluginContext) -> None:
+        self.runs = 0
+
+    async def run(self) -> None:
+        self.runs += 1
+        raise ConnectionError("modbus device unreachable")
+
+
+class Listener:
+    """Receives what other plugins publish."""
+
+    def __init__(self, config: dict[str, Any], ctx: PluginContext) -> None:
+        self.results: list[PluginResult] = []
+        self.readings = 0
+
+    async def on_readings(self, batch: ReadingBatch) -> None:
+        self.readings += len(batch.readings)
+
+    async def on_result(self, result: PluginResult) -> None:
+        self.results.append(result)
+
+
+PLUGINS = {"failing": Failing, "slow": Slow, "crashing": CrashingRun, "example": ExamplePlugin,
+           "listener": Listener}
+EXTRA = """
+[plugins.failing]
+[plugins.slow]
+hook_timeout_s = 0.3
+queue_size = 2
+[plugins.crashing]
+[plugins.example]
+min_kwh = 0.0
+[plugins.listener]
+"""
+
+
+async def test_misbehaving_plugins_never_block_ingest(running_gateway: Any) -> None:
+    async with running_gateway(EXTRA, plugins=PLUGINS) as gw:
+        latencies = []
+        # Start in the recent past so the readings are live (not backfill).
+        start = int(time.time()) // 3600 * 3600 - 6 * 3600
+        async with Board(DEVICE, KEY, gw.ingest.port) as board:
+            for c in range(1, FRAMES + 1):
+                sent = time.monotonic()
+                await board.send(readings(DEVICE, c, n=INTERVALS,
+                                          start=start + (c - 1) * INTERVALS * 900))
+                await board.wait_acked(c, timeout=5)
+                latencies.append(time.monotonic() - sent)
+                await asyncio.sleep(0.05)   # one batch each for the plugins
+        # Every frame was acknowledged promptly although "slow" needs 0.3 s per batch and
+        # "failing" raises on every one.
+        assert max(latencies) < 1.0, latencies
+        host, runners = gw.host, gw.host.runners
+        expected = FRAMES * INTERVALS - 1   # the very first register is only a baseline
+        async with asyncio.timeout(5):
+            while host.runners["listener"].plugin.readings < expected:
+                await asyncio.sleep(0.05)
+        failing = runners["failing"]
+        assert failing.counters["errors"] == failing.plugin.calls >= 1
+        assert failing.state == "running" and "RuntimeError: boom" in failing.last_error
+        slow = runners["slow"]
+        assert slow.counters["timeouts"] >= 1 and slow.plugin.cancelled >= 1
+        assert slow.counters["dropped"] >= 1   # queue of 2 overflowed while it was stuck
+        crashing = runners["crashing"]
+        async with asyncio.timeout(5):
+            while crashing.counters["restarts"] < 3:
+                await asyncio.sleep(0.02)
+        assert crashing.plugin.runs >= 3 and crashing.counters["errors"] >= 3
+        # The example plugin published band totals on its schedule; the listener got them.
+        example = runners["example"].plugin
+        async with asyncio.timeout(5):
+            while not runners["listener"].plugin.results:
+                await asyncio.sleep(0.05)
+        result = runners["listener"].plugin.results[0]
+        assert result.plugin == "example" and result.name == "band_totals"
+        assert all(t.timestamp() % 1 == 0 for t in example.ticks)   # aligned to the period
+        stored = await gw.db.read(lambda c: c.execute(
+            "SELECT count(*) FROM plugin_results WHERE plugin = 'example'").fetchone()[0])
+        queued = await gw.db.read(lambda c: c.execute(
+            "SELECT count(*) FROM outbox WHERE topic LIKE 'meterkit/lodi/results/example/%'"
+        ).fetchone()[0])
+        assert stored >= 1 and queued == stored
+        # What plugins can query back: the normalised series.
+        ctx = runners["example"].plugin.ctx
+        got = await ctx.series(device="0000a1b2", channel="el1",
+                               start=datetime.fromtimestamp(start, UTC),
+                               end=datetime.fromtimestamp(start + 86400, UTC))
+        assert len(got) == expected and got[0].unit == "kWh"
+        status = await gw.health.snapshot()
+        assert status["plugins"]["failing"]["errors"] == failing.counters["errors"]
+    assert example.stopped
+
+
+async def test_plugin_that_fails_to_start_gets_no_data(running_gateway: Any) -> None:
+    class NoStart(Listener):
+        async def start(self) -> None:
+            raise OSError("port busy")
+
+    async with running_gateway("[plugins.nostart]\n", plugins={"nostart": NoStart}) as gw:
+        runner = gw.host.runners["nostart"]
+        async with asyncio.timeout(5):
+            while runner.state != "failed":
+                await asyncio.sleep(0.02)
+        gw.host.deliver_readings(ReadingBatch(()))
+        assert runner.queue.qsize() == 0 and runner.counters["errors"] == 1
