@@ -21,9 +21,11 @@
                            commit_errors, commit_ms (wall time spent in commits).
 
 One ``db.write`` per batch: up to ``max_batch`` items, or whatever arrived within ``linger_s``
-after the first one. Each item runs under its own SAVEPOINT so one bad item fails alone. The
-size cap (``max_db_bytes``) refuses NEW frames and plugin readings with a logged error and a
-counter; it never deletes undelivered data (the board keeps refused frames in its flash queue).
+after the first one. Each batch first runs under one savepoint; only if an item fails is the
+batch replayed with a savepoint per item, so one bad item fails alone without taxing every good
+batch. The size cap (``max_db_bytes``) refuses NEW frames and plugin readings with a logged
+error and a counter; it never deletes undelivered data (the board keeps refused frames in its
+flash queue).
 """
 
 from __future__ import annotations
@@ -238,37 +240,20 @@ def _db_bytes(conn: sqlite3.Connection) -> int:
 
 def _write_batch(conn: sqlite3.Connection, batch: list[_Job], now: int,
                  max_db_bytes: int | None) -> _BatchResult:
-    """Runs on the writer thread inside one transaction."""
+    """Runs on the writer thread inside one transaction.
+
+    Fast path: the whole batch under one savepoint. If any item fails, that work is rolled
+    back and the batch is replayed with one savepoint per item, so only the bad item fails.
+    """
     refuse = max_db_bytes is not None and _db_bytes(conn) >= max_db_bytes
-    results: list[Any] = []
-    notify = False
-    seen: dict[str, tuple[int, str]] = {}
-    for job in batch:
-        conn.execute("SAVEPOINT item")
-        try:
-            if job.kind == "frame":
-                item: FrameItem = job.payload
-                out = store_frame(conn, item, now, refuse_new=refuse)
-                notify = notify or out.status == "stored"
-                seen[item.device_id] = (item.received_at or now, item.peer)
-                result: Any = out
-            elif job.kind == "reserve":
-                device_id, n = job.payload
-                result = reserve_downlink_counters(conn, device_id, n)
-            elif refuse:
-                result = _refused_input(max_db_bytes)
-            else:
-                rows: list[InputRow] = job.payload
-                result = store_input_readings(conn, rows, now)
-                notify = notify or result > 0
-            conn.execute("RELEASE item")
-        except (sqlite3.Error, OverflowError, ValueError, KeyError, TypeError) as exc:
-            conn.execute("ROLLBACK TO item")
-            conn.execute("RELEASE item")
-            logging.getLogger("gateway.writer").error(
-                "item not stored: %s", exc, extra={"kind": job.kind, "error": repr(exc)})
-            result = FrameOutcome("error", detail=repr(exc)) if job.kind == "frame" else exc
-        results.append(result)
+    cap = max_db_bytes if refuse else None
+    conn.execute("SAVEPOINT batch")
+    try:
+        results, notify, seen = _store_jobs(conn, batch, now, cap, isolate=False)
+    except _ISOLATED_ERRORS:
+        conn.execute("ROLLBACK TO batch")
+        results, notify, seen = _store_jobs(conn, batch, now, cap, isolate=True)
+    conn.execute("RELEASE batch")
     if seen:
         conn.executemany("UPDATE devices SET last_seen = ?, last_peer = ? WHERE device_id = ?",
                          [(t, peer, did) for did, (t, peer) in seen.items()])
@@ -276,6 +261,46 @@ def _write_batch(conn: sqlite3.Connection, batch: list[_Job], now: int,
     return _BatchResult(results, notify, last, refuse)
 
 
-def _refused_input(max_db_bytes: int | None) -> BaseException:
-    return StorageFull(max_db_bytes or 0)
+# What one malformed item may raise; anything else is a bug or a dead database.
+_ISOLATED_ERRORS = (sqlite3.Error, OverflowError, ValueError, KeyError, TypeError)
+
+
+def _store_jobs(conn: sqlite3.Connection, batch: list[_Job], now: int, cap: int | None, *,
+                isolate: bool) -> tuple[list[Any], bool, dict[str, tuple[int, str]]]:
+    """Store each job; `cap` is set when the size cap is reached (new data is refused)."""
+    results: list[Any] = []
+    notify = False
+    seen: dict[str, tuple[int, str]] = {}
+    for job in batch:
+        if isolate:
+            conn.execute("SAVEPOINT item")
+        try:
+            if job.kind == "frame":
+                item: FrameItem = job.payload
+                out = store_frame(conn, item, now, refuse_new=cap is not None)
+                notify = notify or out.status == "stored"
+                seen[item.device_id] = (item.received_at or now, item.peer)
+                result: Any = out
+            elif job.kind == "reserve":
+                device_id, n = job.payload
+                result = reserve_downlink_counters(conn, device_id, n)
+            elif cap is not None:
+                result = StorageFull(cap)
+            else:
+                rows: list[InputRow] = job.payload
+                result = store_input_readings(conn, rows, now)
+                notify = notify or result > 0
+            if isolate:
+                conn.execute("RELEASE item")
+        except _ISOLATED_ERRORS as exc:
+            if not isolate:
+                raise
+            conn.execute("ROLLBACK TO item")
+            conn.execute("RELEASE item")
+            logging.getLogger("gateway.writer").error(
+                "item not stored: %s", exc, extra={"kind": job.kind, "error": repr(exc)})
+            result = FrameOutcome("error", detail=repr(exc)) if job.kind == "frame" else exc
+        results.append(result)
+    return results, notify, seen
+
 

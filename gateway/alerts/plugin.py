@@ -62,6 +62,7 @@ class AlertsPlugin:
         self._own_db: store.LocalDb | None = None
         self.mail: MailQueue | None = None
         self.limits = RateLimits()
+        self._pruned: datetime | None = None
         self.counters = {"raised": 0, "cleared": 0, "published": 0, "mailed": 0,
                          "suppressed": 0, "backfill_not_mailed": 0, "digests": 0}
 
@@ -111,6 +112,11 @@ class AlertsPlugin:
         # Alerts whose publish failed earlier (e.g. the database was busy) go out now.
         await self._publish(await self.db.read(store.unpublished))
         await self._handle(self.engine.tick(now), digests=True)
+        if self._pruned is None or now - self._pruned >= timedelta(hours=1):
+            day = 86400.0
+            await self.db.write(store.prune, now.timestamp(), self.settings.keep_days * day,
+                                self.settings.keep_mail_days * day)
+            self._pruned = now
 
     async def run(self) -> None:
         """Deliver queued e-mail (returns at once when no SMTP server is configured)."""

@@ -18,8 +18,7 @@ from gateway.config.model import Problem
 __all__ = ["AlertsSettings", "Recipient", "SmtpSettings", "parse_settings"]
 
 LANGUAGES = ("it", "en")
-TOP_KEYS = ("state_db", "language", "notify", "email_backfill", "live_window_s",
-            "chart_hours", "smtp", "recipients", "rules")
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,8 @@ class AlertsSettings:
     email_backfill: bool = False
     live_window_s: int = 7200
     chart_hours: int = 48
+    keep_days: int = 400                # alert history kept in the state database
+    keep_mail_days: int = 30            # sent or failed e-mails (with their charts)
     smtp: SmtpSettings | None = None
     recipients: dict[str, Recipient] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
@@ -111,6 +112,8 @@ def parse_settings(config: dict[str, Any]) -> tuple[AlertsSettings | None, list[
         email_backfill=root.take("email_backfill", False, as_bool()),
         live_window_s=root.take("live_window_s", 7200, as_int(900, 30 * 86400, "seconds")),
         chart_hours=root.take("chart_hours", 48, as_int(6, 168, "a number of hours")),
+        keep_days=root.take("keep_days", 400, as_int(1, 36500, "a number of days")),
+        keep_mail_days=root.take("keep_mail_days", 30, as_int(1, 3650, "a number of days")),
         smtp=smtp,
         recipients=recipients,
         rules=tuple(parse_rules(root.table("rules"), set(recipients))),

@@ -24,7 +24,7 @@ from gateway.alerts.lifecycle import AlertState
 from gateway.store.db import register_schema
 
 __all__ = ["SCHEMA_SQL", "LocalDb", "MailRow", "due_mail", "load_states", "log_transitions",
-           "mail_done", "mail_retry", "mark_published", "pending_mail", "save_states",
+           "mail_done", "mail_retry", "mark_published", "pending_mail", "prune", "save_states",
            "unpublished"]
 
 T = TypeVar("T")
@@ -229,3 +229,13 @@ def mail_done(conn: sqlite3.Connection, mail_id: int, status: str = "sent",
 def mail_retry(conn: sqlite3.Connection, mail_id: int, next_at: float, error: str) -> None:
     conn.execute("UPDATE alert_mail SET next_at = ?, last_error = ?, attempts = attempts + 1 "
                  "WHERE id = ?", (next_at, error, mail_id))
+
+
+def prune(conn: sqlite3.Connection, now: float, keep_log_s: float,
+          keep_mail_s: float) -> tuple[int, int]:
+    """Delete published log rows and finished e-mails older than their retention."""
+    log = conn.execute("DELETE FROM alert_log WHERE published = 1 AND at < ?",
+                       (now - keep_log_s,)).rowcount
+    mail = conn.execute("DELETE FROM alert_mail WHERE status != 'pending' AND created_at < ?",
+                        (now - keep_mail_s,)).rowcount
+    return log, mail

@@ -115,5 +115,6 @@ def what(t: Transition, rule: Rule, lang: str, unit: str | None) -> str:
     return _WHAT[lang][key].format(
         v=fmt_num(value, lang, digits), l=fmt_num(t.limit, lang, digits),
         u=rate_unit(unit), e=unit or "kWh", b=rule.band or "",
-        ev=t.detail.get("event") or t.key.rsplit("|", 1)[-1], x=fmt_num(t.detail.get("expected"), lang),
+        ev=t.detail.get("event") or t.key.rsplit("|", 1)[-1],
+        x=fmt_num(t.detail.get("expected"), lang),
         z=fmt_num(t.detail.get("z"), lang, 1))

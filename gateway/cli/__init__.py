@@ -30,11 +30,13 @@ The config path defaults to $METERKIT_CONFIG or /etc/meterkit/gateway.toml.
 
 DEVICES_EPILOG = """\
 channels: INDEX:NAME:KIND[:UNIT[:FACTOR]]
-  INDEX   the board's channel number (0, 1, ...)      NAME  e.g. el1, gas (used in topics)
+  INDEX   the board's channel number (0, 1, ...), or the channel an input plugin submits
+  NAME    e.g. el1, gas (used in topics)
   KIND    electric | gas                              UNIT  Wh | Wh_export | L | pulse
   FACTOR  register units -> Wh or litres; required for pulse (e.g. 10 = 10 L per pulse)
 examples:
   meterkit gateway devices add 0000a1b2 --key 000102...0f --site scuola --channel 0:el1:electric:Wh
+  meterkit gateway devices add modbus:sdm630-1 --channel import:el2:electric:Wh
   meterkit gateway devices list --json
   meterkit gateway devices show 0000a1b2
   meterkit gateway devices remove 0000a1b2 --yes
@@ -85,8 +87,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     d = dsub.add_parser("add", help="register a board (or replace it with --replace)",
                         epilog=DEVICES_EPILOG, formatter_class=_RAW)
     _config_arg(d)
-    d.add_argument("device_id", help="8 hex digits, e.g. 0000a1b2")
-    d.add_argument("--key", required=True, help="the board's AES-128 key, 32 hex digits")
+    d.add_argument("device_id", help="a board: 8 hex digits (0000a1b2); an input plugin's "
+                   "device: <plugin>:<name> (modbus:sdm630-1)")
+    d.add_argument("--key", help="the board's AES-128 key, 32 hex digits (boards only)")
     d.add_argument("--site", help="site name from [sites] (default: gateway.site)")
     d.add_argument("--channel", action="append", default=[], metavar="SPEC",
                    help="INDEX:NAME:KIND[:UNIT[:FACTOR]], repeatable")

@@ -31,7 +31,7 @@ class UsageError(ValueError):
 def parse_channel(spec: str) -> tuple[str, dict[str, Any]]:
     """``INDEX:NAME:KIND[:UNIT[:FACTOR]]`` → (index, channel spec for the registry)."""
     parts = spec.split(":")
-    if not 3 <= len(parts) <= 5 or not parts[0].isdigit():
+    if not 3 <= len(parts) <= 5 or not all(parts[:3]):
         raise UsageError(f"--channel {spec!r}: expected INDEX:NAME:KIND[:UNIT[:FACTOR]], "
                          "e.g. 0:el1:electric:Wh or 1:gas:gas:pulse:10")
     out: dict[str, Any] = {"name": parts[1], "kind": parts[2]}
@@ -76,8 +76,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     from gateway.store.keybox import KeyBox, KeyBoxError
 
     try:
-        key = bytes.fromhex(args.key)
-        if len(key) != 16:
+        key = bytes.fromhex(args.key) if args.key else None
+        if key is not None and len(key) != 16:
             raise UsageError(f"--key: {len(key)} bytes; expected 16 (32 hex digits)")
         channels = dict(parse_channel(c) for c in args.channel)
         site = args.site or config.gateway.site

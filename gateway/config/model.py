@@ -113,7 +113,7 @@ class Config:
     ingest: IngestSettings
     storage: StorageSettings
     sites: dict[str, SiteSettings]
-    mqtt: Any                       # the uplink's own settings object, or the raw table
+    mqtt: Any                       # gateway.uplink.config.MqttConfig, None = no upstream
     plugins: dict[str, PluginSettings] = field(default_factory=dict)
 
     @property
@@ -121,9 +121,6 @@ class Config:
         return self.sites[self.gateway.site]
 
     @property
-    def mqtt_prefix(self) -> str:
-        """Topic prefix of every upstream message (the uplink's setting, default "meterkit")."""
-        if isinstance(self.mqtt, dict):
-            return str(self.mqtt.get("prefix") or self.mqtt.get("topic_prefix") or "meterkit")
-        return str(getattr(self.mqtt, "prefix", None) or getattr(self.mqtt, "topic_prefix", None)
-                   or "meterkit")
+    def mqtt_prefix(self) -> str | None:
+        """Topic prefix of upstream messages; None without [mqtt] (nothing goes upstream)."""
+        return None if self.mqtt is None else str(self.mqtt.prefix)

@@ -332,7 +332,7 @@ class Connection:
         self._inflight_bytes -= f.nbytes
         try:
             out = f.future.result()
-        except (WriterClosed, asyncio.CancelledError) as exc:
+        except (asyncio.CancelledError, Exception) as exc:  # WriterClosed at shutdown
             out = FrameOutcome("error", detail=repr(exc))
         if f.reserved:
             self._reserving = False

@@ -1,13 +1,16 @@
 """In-memory device-key cache for ingest: one registry read per device, negative entries expire.
 
-    keys = KeyCache(db, box, *, miss_ttl_s=5.0, clock=time.monotonic)
+    keys = KeyCache(db, box, *, miss_ttl_s=5.0, hit_ttl_s=60.0, clock=time.monotonic)
     await keys.load()                      # warm with every registered key; returns the count
+                                           # (IngestServer.start() calls it if nobody did)
     key = await keys.get(0x0000a1b2)       # bytes | None (unknown device)
     key = await keys.refresh(0x0000a1b2)   # re-read after a bad tag (key changed by the CLI)
 
 Unknown ids are remembered for `miss_ttl_s`, so a flood of frames from an unregistered board
 costs one database read per TTL, and a board added with ``meterkit gateway devices add`` in
-another process is picked up within that TTL. Keys are never logged or put in a repr.
+another process is picked up within that TTL. Known keys are re-read after `hit_ttl_s`, so a
+removed board stops being served and a replaced key is used within that time (a bad tag also
+triggers an early re-read). Keys are never logged or put in a repr.
 """
 
 from __future__ import annotations
@@ -29,15 +32,18 @@ class KeyCache:
     """Device id (uint32) → 16-byte key, backed by the registry."""
 
     def __init__(self, db: Database, box: KeyBox, *, miss_ttl_s: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 hit_ttl_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
         self.box = box
         self.miss_ttl_s = miss_ttl_s
+        self.hit_ttl_s = hit_ttl_s
         self.clock = clock
         self._keys: dict[int, bytes] = {}
+        self._loaded: dict[int, float] = {}      # id -> monotonic time the key was read
         self._misses: dict[int, float] = {}      # id -> monotonic time of the failed lookup
         self._refreshed: dict[int, float] = {}   # id -> monotonic time of the last refresh
         self._inflight: dict[int, asyncio.Future[bytes | None]] = {}
+        self.loaded = False
 
     def __repr__(self) -> str:
         return f"KeyCache({len(self._keys)} keys)"
@@ -45,8 +51,11 @@ class KeyCache:
     async def load(self) -> int:
         """Read every board key from the registry; return how many there are."""
         keys = await self.db.read(all_device_keys, self.box)
+        now = self.clock()
         self._keys = {int(did, 16): key for did, key in keys.items()}
+        self._loaded = dict.fromkeys(self._keys, now)
         self._misses.clear()
+        self.loaded = True
         return len(self._keys)
 
     def invalidate(self, device_id: int | None = None) -> None:
@@ -56,12 +65,13 @@ class KeyCache:
             self._misses.clear()
         else:
             self._keys.pop(device_id, None)
+            self._loaded.pop(device_id, None)
             self._misses.pop(device_id, None)
 
     async def get(self, device_id: int) -> bytes | None:
         """The key of a board, or None if it is not registered (cached for miss_ttl_s)."""
         key = self._keys.get(device_id)
-        if key is not None:
+        if key is not None and self.clock() - self._loaded.get(device_id, 0.0) < self.hit_ttl_s:
             return key
         missed = self._misses.get(device_id)
         if missed is not None and self.clock() - missed < self.miss_ttl_s:
@@ -98,8 +108,10 @@ class KeyCache:
                 self._misses.clear()
             self._misses[device_id] = self.clock()
             self._keys.pop(device_id, None)
+            self._loaded.pop(device_id, None)
         else:
             self._keys[device_id] = key
+            self._loaded[device_id] = self.clock()
             self._misses.pop(device_id, None)
         fut.set_result(key)
         return key

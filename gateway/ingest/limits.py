@@ -32,6 +32,12 @@ class IngestLimits:
     drain_timeout_s: float = 10.0      # on EOF: wait this long for in-flight commits to ACK them
     downlink_block: int = 32           # downlink counters reserved per registry write
 
+    @classmethod
+    def from_settings(cls, settings: object) -> IngestLimits:
+        """Take every field that `settings` (e.g. config ``IngestSettings``) has by name."""
+        names = [f for f in cls.__dataclass_fields__ if hasattr(settings, f)]
+        return cls(**{name: getattr(settings, name) for name in names})
+
     def __post_init__(self) -> None:
         for name in ("idle_timeout_s", "max_frames_per_s", "ack_write_timeout_s"):
             if getattr(self, name) <= 0:

@@ -1,7 +1,9 @@
 """The ingest TCP server: accepts board connections and runs a Connection for each.
 
+    keys = KeyCache(db, KeyBox.load_or_create(secret_file))
     server = IngestServer(writer, keys, *, host="0.0.0.0", port=4700, limits=IngestLimits(),
                           clock=time.time, logger=None)
+    # limits from config: IngestLimits.from_settings(config.ingest)
     await server.start()          # binds; server.port is the bound port (port=0 picks one)
     await server.run()            # start() if needed, then serve until close() or cancellation
     await server.close()          # stop accepting; connections stop reading, ACK what is
@@ -61,8 +63,12 @@ class IngestServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
+        """Warm the key cache (if nobody did) and bind the listening socket."""
         if self._server is not None:
             return
+        if not self.keys.loaded:
+            count = await self.keys.load()
+            self.log.info("device keys loaded", extra={"devices": count})
         self._server = await asyncio.start_server(
             self._accept, self.host, self.requested_port, backlog=1024, reuse_address=True)
         self.log.info("ingest listening", extra={"host": self.host, "port": self.port})

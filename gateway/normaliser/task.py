@@ -157,10 +157,11 @@ class Normaliser:
             reading = self._reading(device, channel, group[0]["unit"], length_s, amount,
                                     received, step)
             if reading is not None and series.upsert_reading(conn, reading, now):
-                topic, payload = reading_message(reading, prefix=self.prefix,
-                                                 backfill="backfill" in reading.flags)
-                outbox_add(conn, topic=topic, payload=payload, msg_id=reading.message_id,
-                           stream=f"{reading.device}:{reading.channel}")
+                if self.prefix is not None:   # None: no [mqtt], nothing goes upstream
+                    topic, payload = reading_message(reading, prefix=self.prefix,
+                                                     backfill="backfill" in reading.flags)
+                    outbox_add(conn, topic=topic, payload=payload, msg_id=reading.message_id,
+                               stream=f"{reading.device}:{reading.channel}")
                 step.readings.append(reading)
         if deltas.last is not None:
             series.set_previous(conn, device_id, channel, deltas.last)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.model import DeviceEvent, PluginResult, Reading, ReadingBatch
@@ -50,6 +51,7 @@ class PluginContext(Protocol):
 
     name: str
     logger: Any  # logging.Logger
+    state_dir: Path  # <state_dir>/plugins/<name>: only this plugin writes here (own SQLite, caches)
 
     async def publish(self, result: PluginResult) -> None:
         """Store a result and queue it upstream (same transaction); other plugins see it too."""

@@ -34,7 +34,11 @@ __all__ = ["BUILTIN_PLUGINS", "HostContext", "PluginHost", "discover_plugins"]
 log = logging.getLogger("gateway.plugins")
 
 # Built-in plugins, name -> "module:Class"; also declared as entry points in pyproject.toml.
-BUILTIN_PLUGINS: dict[str, str] = {}
+BUILTIN_PLUGINS: dict[str, str] = {
+    "alerts": "gateway.alerts.plugin:AlertsPlugin",
+    "baseline": "gateway.analysis.plugin:BaselinePlugin",
+    "expected_profile": "gateway.analysis.plugin:ExpectedProfilePlugin",
+}
 
 
 def discover_plugins(errors: dict[str, str] | None = None) -> dict[str, type]:
@@ -64,6 +68,7 @@ class HostContext:
     def __init__(self, name: str, host: PluginHost) -> None:
         self.name = name
         self.logger = logging.getLogger(f"gateway.plugins.{name}")
+        self.state_dir = host.config.gateway.state_dir / "plugins" / name
         self._host = host
 
     async def publish(self, result: PluginResult) -> None:
@@ -106,7 +111,9 @@ class PluginHost:
             if not settings.enabled or cls is None:
                 continue
             try:
-                plugin = cls(dict(settings.options), HostContext(name, self))
+                context = HostContext(name, self)
+                context.state_dir.mkdir(parents=True, exist_ok=True)
+                plugin = cls(dict(settings.options), context)
             except Exception as exc:  # the constructor is plugin code too
                 log.error("plugin cannot be created", exc_info=exc, extra={"plugin": name})
                 continue

@@ -36,12 +36,15 @@ CREATE INDEX IF NOT EXISTS plugin_results_plugin ON plugin_results (plugin, name
 register_schema("plugin_results", SCHEMA_SQL)
 
 
-def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str,
+def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str | None,
                  default_site: str, now: int) -> int:
-    """Insert the result and its outbox message (caller's transaction); returns its id."""
+    """Insert the result and its outbox message (caller's transaction); returns its id.
+
+    `prefix` None means no upstream is configured: the result is only stored.
+    """
     site = result.site or default_site
     # Build the message first: a payload that cannot be serialised fails before any insert.
-    topic, payload = plugin_result_message(result, prefix=prefix, site=site)
+    message = plugin_result_message(result, prefix=prefix, site=site) if prefix else None
     when = int(result.time.timestamp()) if result.time is not None else None
     cur = conn.execute(
         "INSERT INTO plugin_results (plugin, name, site, device, time, payload, created_at) "
@@ -50,8 +53,9 @@ def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str,
          json.dumps(result.payload, sort_keys=True, default=str), now),
     )
     rid = int(cur.lastrowid or 0)
-    outbox_add(conn, topic=topic, payload=payload, stream=f"result:{result.plugin}",
-               msg_id=f"result:{result.plugin}:{rid}")
+    if message is not None:
+        outbox_add(conn, topic=message[0], payload=message[1], stream=f"result:{result.plugin}",
+                   msg_id=f"result:{result.plugin}:{rid}")
     return rid
 
 

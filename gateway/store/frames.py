@@ -79,24 +79,28 @@ def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
                 refuse_new: bool = False) -> FrameOutcome:
     """Store `item`; `refuse_new` (size cap reached) refuses new frames, still admits duplicates."""
     did = item.device_id
-    existing = conn.execute("SELECT raw FROM frames WHERE device_id = ? AND counter = ?",
-                            (did, item.counter)).fetchone()
-    if existing is not None:
-        # raw is NULL once retention pruned it; the counter was stored, so it is a resend.
-        if existing[0] is None or bytes(existing[0]) == item.raw:
+    inserted = False
+    if not refuse_new:
+        # Fast path: one statement for a new frame; a conflict means resend or replay.
+        inserted = conn.execute(
+            "INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, counter) DO NOTHING",
+            (did, item.counter, item.ftype, item.raw, item.received_at or now, item.peer),
+        ).rowcount == 1
+    if inserted:
+        out = FrameOutcome("stored")
+        _store_content(conn, item, out, now)
+    else:
+        existing = conn.execute("SELECT raw FROM frames WHERE device_id = ? AND counter = ?",
+                                (did, item.counter)).fetchone()
+        if existing is None:
+            out = FrameOutcome("refused", detail="database size cap reached")
+        elif existing[0] is None or bytes(existing[0]) == item.raw:
+            # raw is NULL once retention pruned it; the counter was stored: a resend.
             out = FrameOutcome("duplicate")
         else:
             out = FrameOutcome("replay", detail=f"counter {item.counter} is already stored "
                                                 "with different bytes")
-    elif refuse_new:
-        out = FrameOutcome("refused", detail="database size cap reached")
-    else:
-        conn.execute(
-            "INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (did, item.counter, item.ftype, item.raw, item.received_at or now, item.peer))
-        out = FrameOutcome("stored")
-        _store_content(conn, item, out, now)
     if item.reserve_downlink:
         out.downlink = reserve_downlink_counters(conn, did, item.reserve_downlink)
     if item.take_commands and out.committed:

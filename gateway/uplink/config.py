@@ -61,8 +61,9 @@ _INT = {"port": (1, 65535, "a TCP port"), "keepalive_s": (5, 65535, "a keepalive
         "inflight": (1, 65535, "an in-flight window"), "live_scan": (0, 1000000, "a row count"),
         "max_attempts": (1, 1000, "an attempt count"),
         "max_payload_bytes": (0, 268435455, "a size in bytes")}
-_FLOAT = {"backlog_rate": 0.0, "live_window_s": 0.0, "reconnect_min_s": 0.01, "reconnect_max_s": 0.01,
-          "reject_retry_s": 0.0, "safety_check_s": 0.1, "shutdown_grace_s": 0.0}
+_FLOAT = {"backlog_rate": 0.0, "live_window_s": 0.0, "reconnect_min_s": 0.01,
+          "reconnect_max_s": 0.01, "reject_retry_s": 0.0, "safety_check_s": 0.1,
+          "shutdown_grace_s": 0.0}
 _BOOL = ("commands", "ha_discovery")
 _STR = ("client_id", "username", "password", "prefix", "ha_prefix", "host", "site", "protocol")
 

@@ -56,7 +56,7 @@ def ha_discovery_message(doc: dict[str, Any], *, state_topic: str, status_topic:
         "device": {"identifiers": [node], "name": f"meterkit {device}",
                    "manufacturer": "meterkit", "model": "metering board",
                    "suggested_area": site},
-        "origin": {"name": "meterkit", "support_url": "https://github.com/meterkit"},
+        "origin": {"name": "meterkit"},
     }
     topic = f"{ha_prefix}/sensor/{node}/{obj}/config"
     return topic, json.dumps(config, separators=(",", ":"), ensure_ascii=False).encode()

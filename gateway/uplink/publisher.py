@@ -314,6 +314,9 @@ class Publisher:
         (new client object, rows back to the outbox) and the window is 1, so a further quick
         loss has exactly one suspect; each counts as an attempt against it and
         ``max_attempts`` quarantine it. ``PROBE_OK`` PUBACKs end probing."""
+        if self._draining:
+            self.log.info("MQTT disconnected from %s: %s", self.link.broker, reason)
+            return
         self.log.warning("MQTT connection to %s lost: %s (%d messages in flight will be resent)",
                          self.link.broker, reason, len(self._inflight))
         flap = bool(self._inflight) and time.monotonic() - self._up_at < FLAP_S

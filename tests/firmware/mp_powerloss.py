@@ -1,3 +1,4 @@
+# ruff: noqa: UP031, SIM105  (MicroPython: no contextlib; %-formatting is its idiom)
 """MicroPython side of the power-loss test: cut the supply at every flash write of a scripted
 run (queue appends, ACK releases, overflow drops, counter reservations, state saves), reboot
 from the image as the cut left it, and check the invariants of ADR 007.

@@ -26,6 +26,10 @@ def _pulse(t: float, width: float, bounce_ms: float, flips: int) -> list[list[fl
     return edges
 
 
+def _train(n: int, period: float, width: float, bounce_ms: float, flips: int) -> list:
+    return [e for i in range(n) for e in _pulse(1000 + period * i, width, bounce_ms, flips)]
+
+
 def _run(tmp_path: Path, cases: list[dict]) -> list[dict]:
     for c in cases:
         c["edges"] = [[int(t), lv] for t, lv in c["edges"]]
@@ -37,14 +41,14 @@ def _run(tmp_path: Path, cases: list[dict]) -> list[dict]:
 
 
 def test_bounce_and_slow_magnet_counted_exactly(tmp_path: Path) -> None:
-    clean = sum((_pulse(1000 + 2000 * i, 400, 0, 0) for i in range(25)), [])
-    bounce_2ms = sum((_pulse(1000 + 2000 * i, 400, 2, 6) for i in range(40)), [])
+    clean = _train(25, 2000, 400, 0, 0)
+    bounce_2ms = _train(40, 2000, 400, 2, 6)
     # slow magnet: the reed chatters for 30 ms at both ends of a 3 s closure
-    slow = sum((_pulse(1000 + 8000 * i, 3000, 30, 9) for i in range(12)), [])
+    slow = _train(12, 8000, 3000, 30, 9)
     # a glitch shorter than stable_ms between real pulses is not a pulse
-    glitch = _pulse(1000, 400, 2, 4) + [[5000, 0], [5005, 1]] + _pulse(9000, 400, 2, 4)
+    glitch = [*_pulse(1000, 400, 2, 4), [5000, 0], [5005, 1], *_pulse(9000, 400, 2, 4)]
     # drained at an awkward moment, in the middle of the bounce
-    mid = sum((_pulse(1000 + 1500 * i, 300, 2, 6) for i in range(30)), [])
+    mid = _train(30, 1500, 300, 2, 6)
     cases = [
         {"cfg": CFG, "edges": clean, "end_ms": 60000},
         {"cfg": CFG, "edges": bounce_2ms, "end_ms": 90000},

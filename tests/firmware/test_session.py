@@ -35,7 +35,7 @@ def test_commands_are_executed_once_and_answered(tmp_path: Path) -> None:
                     "params": {"channel": 1, "pulse_ml": 20000}})
         gw.command({"cmd_id": 5, "name": "set_interval", "params": {"channel": 0,
                                                                     "sample_s": 30}})
-        proc = run_board(tmp_path, cfg, FEED, speed=600, run_for=2 * 3600 + 60, port=gw.port)
+        proc = run_board(tmp_path, cfg, FEED, speed=3000, run_for=2 * 3600 + 60, port=gw.port)
         assert proc.returncode == 0, proc.stdout.decode()[-2000:] + proc.stderr.decode()
     finally:
         gw.close()
@@ -61,17 +61,17 @@ def test_reboot_command_and_power_cut_keep_registers_and_counters(tmp_path: Path
     try:
         cfg = write_config(tmp_path / "cfg.json", gw.port, CHANNELS)
         # run 1: 40 minutes, then the simulator cuts the power (no clean shutdown)
-        p1 = run_board(tmp_path, cfg, FEED + ["+2400 cut"], speed=600, run_for=4000,
+        p1 = run_board(tmp_path, cfg, [*FEED, "+2400 cut"], speed=2000, run_for=4000,
                        port=gw.port, state_dir=state)
         assert b"@cut" in p1.stdout, p1.stdout.decode()[-1500:] + p1.stderr.decode()
         # run 2: power back 5 minutes later; the gateway asks for a reboot
         gw.command({"cmd_id": 9, "name": "reboot", "params": {}})
-        p2 = run_board(tmp_path, cfg, FEED, speed=600, run_for=3600,
+        p2 = run_board(tmp_path, cfg, FEED, speed=2000, run_for=3600,
                        port=gw.port, state_dir=state,
                        extra=["--start", str(T0 + 2700)])
         assert p2.returncode == 75, p2.stdout.decode()[-1500:] + p2.stderr.decode()
         # run 3: after the soft reset
-        p3 = run_board(tmp_path, cfg, FEED, speed=600, run_for=1800,
+        p3 = run_board(tmp_path, cfg, FEED, speed=2000, run_for=1800,
                        port=gw.port, state_dir=state,
                        extra=["--start", str(T0 + 4000)])
         assert p3.returncode == 0, p3.stdout.decode()[-1500:] + p3.stderr.decode()
@@ -97,7 +97,7 @@ def test_bad_channel_config_is_reported_and_key_never_printed(tmp_path: Path) ->
     try:
         chans = [dict(CHANNELS[0]), dict(CHANNELS[1], edge="sideways")]
         cfg = write_config(tmp_path / "cfg.json", gw.port, chans)
-        proc = run_board(tmp_path, cfg, FEED, speed=600, run_for=960, port=gw.port)
+        proc = run_board(tmp_path, cfg, FEED, speed=2000, run_for=960, port=gw.port)
         assert proc.returncode == 0, proc.stdout.decode()[-1500:] + proc.stderr.decode()
     finally:
         gw.close()

@@ -77,8 +77,9 @@ def test_top_level_problems() -> None:
         "smtp.security: 'tls' is not allowed (expected one of starttls, ssl, none)",
         "smtp.password: the value (not shown) is not a string (expected a quoted string)",
         "chart_hours: 2 is not a number of hours (expected 6-168)",
-        "colour: unknown key (expected chart_hours, email_backfill, language, live_window_s, "
-        "notify, recipients, rules, smtp, state_db); remove it",
+        "colour: unknown key (expected chart_hours, email_backfill, keep_days, "
+        "keep_mail_days, language, live_window_s, notify, recipients, rules, smtp, state_db); "
+        "remove it",
     ]
 
 

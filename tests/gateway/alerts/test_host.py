@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from gateway.alerts import store
@@ -32,7 +33,8 @@ def gateway_config(tmp_path: Path) -> Config:
     options = {"state_db": str(tmp_path / "alerts.db"), "rules": {"power": RULE}}
     return Config(tmp_path / "gateway.toml",
                   GatewaySettings("scuola", tmp_path, tmp_path / "gw.db", tmp_path / "secret"),
-                  IngestSettings(), StorageSettings(), {"scuola": site}, None,
+                  IngestSettings(), StorageSettings(), {"scuola": site},
+                  SimpleNamespace(prefix="meterkit"),     # stands for the uplink's settings
                   {"alerts": PluginSettings("alerts", True, options)})
 
 

@@ -110,3 +110,32 @@ async def test_failed_publish_is_retried_on_the_next_tick(tmp_path: Path) -> Non
     assert times(ctx.alerts()) == [
         ("raised", "2026-11-24T01:00:00+01:00", "2026-11-24T01:30:00+01:00")]
     await plugin.stop()
+
+
+async def test_old_history_and_sent_mail_are_pruned(tmp_path: Path) -> None:
+    from gateway.alerts import store
+
+    ctx, clock = FakeContext(), Clock(utc(2026, 11, 24, 12))
+    cfg = config(tmp_path, {"power": RULE}, keep_days=2, keep_mail_days=1)
+    plugin = await started(cfg, ctx, clock)
+    await feed(plugin, ctx, series(utc(2026, 11, 20, 0), [4.0, 4.0]))   # raised 20 Nov 00:30Z
+    await feed(plugin, ctx, series(utc(2026, 11, 23, 0), [1.0, 1.0]))   # cleared 23 Nov 00:30Z
+    assert plugin.db is not None
+
+    def add_mails(conn: object) -> None:
+        for status, created in (("sent", 1.0), ("failed", 1.0), ("pending", 1.0),
+                                ("sent", clock.now.timestamp())):
+            mail_id = store.add_mail(conn, "em", "a@b.it", "s", b"m", created, 10)  # type: ignore[arg-type]
+            if status != "pending":
+                store.mail_done(conn, mail_id, status)  # type: ignore[arg-type]
+    await plugin.db.write(add_mails)
+    await plugin.on_schedule(clock.now)
+    # Log kept 2 days: the 20 Nov raise goes, the 23 Nov clear stays. Mail kept 1 day: the two
+    # old finished ones go; the pending one and today's stay.
+
+    def left(conn: object) -> tuple[list[str], list[str]]:
+        log = [r[0] for r in conn.execute("SELECT kind FROM alert_log")]  # type: ignore[attr-defined]
+        mail = [r[0] for r in conn.execute("SELECT status FROM alert_mail ORDER BY id")]  # type: ignore[attr-defined]
+        return log, mail
+    assert await plugin.db.read(left) == (["cleared"], ["pending", "sent"])
+    await plugin.stop()

@@ -85,3 +85,20 @@ async def test_board_added_while_running_is_picked_up(stack: Stack) -> None:
     async with Board(did, key, stack.port) as b:
         await b.send(readings(did, 1))
         await b.wait_acked(1)
+
+
+async def test_removed_board_stops_being_served(stack: Stack) -> None:
+    from gateway.registry import remove_device
+
+    did, key = next(iter(stack.devices.items()))
+    stack.keys.hit_ttl_s = 0.05
+    async with Board(did, key, stack.port) as b:
+        await b.send(readings(did, 1))
+        await b.wait_acked(1)
+    await stack.db.write(remove_device, did)
+    await asyncio.sleep(0.1)
+    async with Board(did, key, stack.port) as b:
+        await b.send(readings(did, 2))
+        await asyncio.sleep(0.2)
+    assert b.acks == []
+    assert stack.server.stats.dropped == {"unknown_device": 1}

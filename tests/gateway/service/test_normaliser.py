@@ -32,6 +32,7 @@ from gateway.store.keybox import KeyBox
 from tests.gateway.service.conftest import CHANNELS, KEY, write_config
 
 DEV = "0000a1b2"
+MQTT = '[mqtt]\nhost = "127.0.0.1"\nport = 1\n'
 
 
 class Sink:
@@ -48,7 +49,8 @@ class Sink:
 
 @pytest.fixture
 async def env(tmp_path: Path) -> Any:
-    config = load_config(write_config(tmp_path), plugins={})
+    # An [mqtt] section makes the normaliser queue upstream messages (no broker is needed).
+    config = load_config(write_config(tmp_path, extra=MQTT), plugins={})
     db = await Database.open(config.gateway.db_path)
     box = KeyBox.load_or_create(config.gateway.secret_file)
     await db.write(lambda c: add_device(c, box, DEV, KEY, site="lodi", channels=CHANNELS))
@@ -204,3 +206,18 @@ async def test_device_events_reach_the_plugins_with_channel_names(env: Any) -> N
     assert sink.events == [DeviceEvent(site="lodi", device=DEV, kind="tamper",
                                        time=datetime.fromtimestamp(t, UTC) + timedelta(0),
                                        channel="gas", value=3)]
+
+
+async def test_without_mqtt_nothing_is_queued_upstream(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path), plugins={})
+    db = await Database.open(config.gateway.db_path)
+    try:
+        box = KeyBox.load_or_create(config.gateway.secret_file)
+        await db.write(lambda c: add_device(c, box, DEV, KEY, site="lodi", channels=CHANNELS))
+        t = ts(2026, 3, 24, 10, 0)
+        await insert(db, [("0", "Wh", t, 900, 0, 0), ("0", "Wh", t + 900, 900, 250, 0)])
+        await drain(Normaliser(db, config, committed=asyncio.Event()))
+        assert [r["value"] for r in await series_rows(db, "el1")] == [0.25]
+        assert await outbox_count(db) == 0
+    finally:
+        await db.close()

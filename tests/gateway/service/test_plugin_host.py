@@ -74,7 +74,14 @@ class Listener:
 
 PLUGINS = {"failing": Failing, "slow": Slow, "crashing": CrashingRun, "example": ExamplePlugin,
            "listener": Listener}
+# No broker listens on port 1: results are queued in the outbox, the publisher keeps retrying.
 EXTRA = """
+[mqtt]
+host = "127.0.0.1"
+port = 1
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
+
 [plugins.failing]
 [plugins.slow]
 hook_timeout_s = 0.3
@@ -134,6 +141,7 @@ async def test_misbehaving_plugins_never_block_ingest(running_gateway: Any) -> N
         assert stored >= 1 and queued == stored
         # What plugins can query back: the normalised series.
         ctx = runners["example"].plugin.ctx
+        assert ctx.state_dir.is_dir() and ctx.state_dir.name == "example"
         got = await ctx.series(device="0000a1b2", channel="el1",
                                start=datetime.fromtimestamp(start, UTC),
                                end=datetime.fromtimestamp(start + 86400, UTC))
