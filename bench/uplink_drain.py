@@ -93,6 +93,9 @@ def subscriber(port: int, n: int) -> subprocess.Popen[bytes]:
 
 
 def bare_paho(port: int, msgs: list[tuple[str, bytes, str, str]], window: int) -> float:
+    """Publish from memory with at most `window` messages awaiting PUBACK (a semaphore, as
+    any real publisher must: paho's own queue is O(n) per PUBACK once it holds 100k+)."""
+    slots = threading.Semaphore(window)
     done = threading.Event()
     acked = 0
 
@@ -100,6 +103,7 @@ def bare_paho(port: int, msgs: list[tuple[str, bytes, str, str]], window: int) -
                    props: object) -> None:
         nonlocal acked
         acked += 1
+        slots.release()
         if acked == len(msgs):
             done.set()
 
@@ -112,6 +116,7 @@ def bare_paho(port: int, msgs: list[tuple[str, bytes, str, str]], window: int) -
     sub = subscriber(port, len(msgs))
     t0 = time.perf_counter()
     for topic, payload, _, _ in msgs:
+        slots.acquire()
         c.publish(topic, payload, qos=1)
     done.wait()
     sub.wait()

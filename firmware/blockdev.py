@@ -24,6 +24,8 @@ class BlockDev:
         self.bs = block_size
         self.count = count
         self.writes = 0  # programs + erases so far (the fault-injection clock)
+        self.erases = 0
+        self.prog_bytes = 0
         self._cut = 0  # write index that cuts power; 0 = never
         self._keep = 0
         self.dead = False
@@ -68,6 +70,7 @@ class BlockDev:
             raise self._exc
         self._s.seek(a)
         self._s.write(buf)
+        self.prog_bytes += len(buf)
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:  # simple protocol: erase then program whole blocks
@@ -77,7 +80,9 @@ class BlockDev:
         self._program(block * self.bs + offset, buf)
 
     def _erase(self, block):
+        self.erases += 1
         self._program(block * self.bs, self._blank)
+        self.prog_bytes -= self.bs  # an erase is not programmed data
 
     def ioctl(self, op, arg):
         if op == _IOCTL_COUNT:

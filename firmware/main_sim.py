@@ -51,6 +51,7 @@ async def _report(hal, app, every_s, until):
                 "peak": micropython.mem_peak(), "depth": q.depth, "dropped": q.dropped,
                 "frames": app.sink.frames, "bytes": app.sink.bytes,
                 "state_writes": app.state.writes, "flash_writes": hal.bd.writes,
+                "flash_prog_bytes": hal.bd.prog_bytes, "flash_erases": hal.bd.erases,
                 "queue_bytes": q.used_bytes(), "acks": app.session.acks,
                 "connects": app.session.connects, "fails": app.session.fails}))
         await hal.sleep_ms(1000)

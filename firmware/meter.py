@@ -155,8 +155,12 @@ class Meter:
             dev = ch.dev
             if ch.unit == "Wh":
                 c = ch.cfg
-                if (ch.t_prev is None or now - grace >= ch.istart + ch.interval_s or
-                        hal.ticks_diff(nk, ch.k_prev) >= c["sample_every_s"] * 1000):
+                end = ch.istart + ch.interval_s
+                # inside the grace period after a boundary, wait for it: then the interval
+                # closes in the same pass as the other channels (one frame per boundary)
+                if (ch.t_prev is None or now - grace >= end or (
+                        now < end and
+                        hal.ticks_diff(nk, ch.k_prev) >= c["sample_every_s"] * 1000)):
                     p = dev.burst()
                     ch.k_prev = hal.ticks_ms()
                     if dev.fault:
@@ -178,8 +182,9 @@ class Meter:
                 if dev.overflow:
                     ch.flags |= SENSOR_FAULT
                     dev.overflow = 0
-                if dev.pending():
-                    continue
+                age = dev.pending(nk)
+                if age >= 0 and now - age / 1000 < ch.istart + ch.interval_s:
+                    continue  # an unconfirmed edge may still be a pulse of this interval
             if not self.clock.synced:
                 ch.flags |= UNSYNCED
             while now - grace >= ch.istart + ch.interval_s:

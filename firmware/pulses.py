@@ -78,6 +78,10 @@ class PulseInput:
         self._last_t = t
         out.append(t)
 
-    def pending(self):
-        """True while an edge still waits for its stable period."""
-        return self._cand_lv >= 0 or self._r != self._w
+    def pending(self, now_ticks):
+        """Age in ms of the oldest edge still waiting for its stable period, or -1."""
+        if self._r != self._w:
+            return self._hal.ticks_diff(now_ticks, self._t[self._r])
+        if self._cand_lv >= 0:
+            return self._hal.ticks_diff(now_ticks, self._cand_t)
+        return -1

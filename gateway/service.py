@@ -26,10 +26,10 @@ from gateway.ingest.server import IngestServer
 from gateway.normaliser import Normaliser
 from gateway.plugins.host import PluginHost
 from gateway.plugins.runner import Backoff
-from gateway.retention import Retention
 from gateway.store import series as _series  # noqa: F401  (registers the series tables)
 from gateway.store.db import Database
 from gateway.store.keybox import KeyBox
+from gateway.store.retention import Retention, RetentionPolicy
 from gateway.uplink.publisher import Publisher
 from gateway.writer import Writer
 
@@ -98,7 +98,8 @@ class Gateway:
         normaliser = Normaliser(db, cfg, committed=writer.committed, sink=host, on_outbox=wake)
         self.health = health = Health(db, cfg.gateway.state_dir,
                                       interval_s=cfg.gateway.status_interval_s)
-        retention = Retention(db, cfg.storage.retention_days)
+        retention = Retention(db, RetentionPolicy(keep_days=cfg.storage.retention_days,
+                                                  raw_days=cfg.storage.raw_days))
         health.sources.update({
             "retention": retention.snapshot,
             "ingest": ingest.stats.snapshot,

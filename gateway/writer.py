@@ -47,6 +47,7 @@ from gateway.store.frames import (
     FrameItem,
     FrameOutcome,
     InputRow,
+    devices_with_commands,
     store_frame,
     store_input_readings,
 )
@@ -198,6 +199,8 @@ class Writer:
             self.log.error("batch commit failed: %s", exc,
                            extra={"items": len(batch), "error": str(exc)})
             for job in batch:
+                if job.future.done():  # the waiting connection went away
+                    continue
                 if job.kind == "frame":
                     job.future.set_result(FrameOutcome("error", detail=str(exc)))
                 else:
@@ -271,13 +274,15 @@ def _store_jobs(conn: sqlite3.Connection, batch: list[_Job], now: int, cap: int 
     results: list[Any] = []
     notify = False
     seen: dict[str, tuple[int, str]] = {}
+    with_commands = devices_with_commands(conn)
     for job in batch:
         if isolate:
             conn.execute("SAVEPOINT item")
         try:
             if job.kind == "frame":
                 item: FrameItem = job.payload
-                out = store_frame(conn, item, now, refuse_new=cap is not None)
+                out = store_frame(conn, item, now, refuse_new=cap is not None,
+                                  with_commands=with_commands)
                 notify = notify or out.status == "stored"
                 seen[item.device_id] = (item.received_at or now, item.peer)
                 result: Any = out

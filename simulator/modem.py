@@ -77,10 +77,27 @@ class SimModem:
         ready.wait(10)
         return result[0]
 
+    async def close(self) -> None:
+        """Stop listening and end every client session."""
+        if self._server is not None:
+            self._server.close()
+        me = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not me]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def stop(self) -> None:
-        if self._loop is not None and self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Stop a modem started with `start_in_thread`."""
+        loop = self._loop
+        if loop is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self.close(), loop)
+        with contextlib.suppress(Exception):
+            fut.result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
 
     # -- one "UART" client ---------------------------------------------------------------------
     async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:

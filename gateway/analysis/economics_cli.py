@@ -88,11 +88,13 @@ def register_economics(sub: argparse._SubParsersAction) -> None:  # type: ignore
 
 def _guard(fn):  # type: ignore[no-untyped-def]
     """Turn every input problem into one clear line on stderr and exit code 1."""
-    from gateway.analysis.benchmark import BenchmarkError
-    from gateway.analysis.cer import CerError
-    from gateway.analysis.finance import FinanceError
 
     def handler(args: argparse.Namespace) -> int:
+        # imported here so that building the `meterkit` parser never loads numpy
+        from gateway.analysis.benchmark import BenchmarkError
+        from gateway.analysis.cer import CerError
+        from gateway.analysis.finance import FinanceError
+
         try:
             return fn(args)
         except (InputError, FinanceError, BenchmarkError, CerError, KeyError) as exc:
@@ -140,10 +142,11 @@ def _finance(args: argparse.Namespace) -> int:
                                 int(_need(inc, "years", where + ".incentive", int)),
                                 int(inc.get("start_year", 1)), float(inc.get("annual_change", 0)))
                       for inc in m.get("incentive", [])]
-        incentives += [tax_deduction(float(_need(d, "eligible_cost", where + ".tax_deduction", num)),
-                                     rate=float(d.get("rate", 0.55)), cap=d.get("cap"),
-                                     years=int(d.get("years", 10)))
-                       for d in m.get("tax_deduction", [])]
+        incentives += [
+            tax_deduction(float(_need(d, "eligible_cost", where + ".tax_deduction", num)),
+                          rate=float(d.get("rate", 0.55)), cap=d.get("cap"),
+                          years=int(d.get("years", 10)))
+            for d in m.get("tax_deduction", [])]
         measure = Measure(
             name=str(m.get("name", f"measure {i + 1}")),
             investment=float(_need(m, "investment", where, num)),
@@ -244,7 +247,8 @@ def _read_series(path: Path) -> dict[str, list[tuple[datetime, float]]]:
                 ts = datetime.fromisoformat(row["timestamp"])
                 series[row["id"]].append((ts, float(row["kwh"])))
             except KeyError as exc:
-                raise InputError(f"{path}:{line}: column {exc} missing (timestamp,id,kwh)") from None
+                raise InputError(
+                    f"{path}:{line}: column {exc} missing (timestamp,id,kwh)") from None
             except ValueError as exc:
                 raise InputError(f"{path}:{line}: {exc}") from None
     return series

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -25,10 +25,10 @@ ROME = ZoneInfo("Europe/Rome")
 
 
 def _day_seconds(day: date) -> float:
-    from datetime import datetime
-
-    start = datetime(day.year, day.month, day.day, tzinfo=ROME)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ROME)
+    """23, 24 or 25 hours. Same-tzinfo subtraction would ignore DST: go through UTC."""
+    start = datetime(day.year, day.month, day.day, tzinfo=ROME).astimezone(UTC)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=ROME).astimezone(UTC)
     return (end - start).total_seconds()
 
 

@@ -12,7 +12,8 @@ formula were derived for monthly and daily whole-building models; for hourly dat
 an approximation (CalTRACK uses them the same way).
 
 Guideline 14 acceptance for a whole-building (IPMVP option C) baseline regression:
-|NMBE| <= 0.5 %, CV(RMSE) <= 20 % (25 % with 12-60 months of reporting data, 30 % above 60),
+|NMBE| <= 0.5 %, CV(RMSE) <= 20 % with less than 12 months of reporting data (25 % with
+12-60 months, 30 % above 60),
 and savings uncertainty below 50 % of the savings at 68 % confidence.
 """
 
@@ -104,8 +105,11 @@ def _lag1_autocorrelation(resid: np.ndarray) -> float:
 
 
 def g14_check(stats: FitStats, reporting_months: float = 12.0) -> G14Check:
-    """Guideline 14 limits for the CV(RMSE) that apply to the reporting length."""
-    if reporting_months <= 12:
+    """Guideline 14 limits for the CV(RMSE) that apply to the reporting length.
+
+    Less than 12 months of reporting data: 20 %; 12 to 60 months: 25 %; more: 30 %.
+    """
+    if reporting_months < 12:
         limit = 0.20
     elif reporting_months <= 60:
         limit = 0.25

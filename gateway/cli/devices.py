@@ -14,10 +14,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.cli.service import load_or_report
-from gateway.config import Config
+
+if TYPE_CHECKING:
+    from gateway.config import Config
 
 __all__ = ["cmd_add", "cmd_command", "cmd_list", "cmd_remove", "cmd_show", "parse_channel"]
 

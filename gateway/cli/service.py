@@ -9,15 +9,18 @@ import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.config import Config, ConfigError, check_config, load_config
+if TYPE_CHECKING:   # the config machinery is imported by the handlers: `--help` stays fast
+    from gateway.config import Config
 
 __all__ = ["cmd_check_config", "cmd_run", "cmd_status", "load_or_report"]
 
 
 def load_or_report(path: str) -> Config | None:
     """The config, or None after printing every problem to stderr (never a traceback)."""
+    from gateway.config import ConfigError, load_config
+
     try:
         return load_config(Path(path))
     except ConfigError as exc:
@@ -29,6 +32,8 @@ def load_or_report(path: str) -> Config | None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from gateway.config import check_config
+
     problems = check_config(Path(args.config))
     if args.json:
         print(json.dumps({"config": args.config, "ok": not problems,

@@ -103,7 +103,9 @@ def as_int(lo: int, hi: int, noun: str) -> Callable[[Any], int]:
         if isinstance(value, bool) or not isinstance(value, int):
             raise Bad(f"{value!r} is not a whole number", f"{noun}, {lo}-{hi}")
         if not lo <= value <= hi:
-            raise Bad(f"{value} is not {_article(noun)}", f"{lo}-{hi}")
+            if noun.startswith(("a ", "an ")):
+                raise Bad(f"{value} is not {noun}", f"{lo}-{hi}")
+            raise Bad(f"{value} is out of range", f"{noun}, {lo}-{hi}")
         return value
     return convert
 
@@ -136,6 +138,3 @@ def as_path(base: Path) -> Callable[[Any], Path]:
         return path if path.is_absolute() else (base / path)
     return convert
 
-
-def _article(noun: str) -> str:
-    return noun if noun.startswith(("a ", "an ")) else f"valid {noun}"

@@ -145,6 +145,7 @@ def _storage(t: Table) -> StorageSettings:
         synchronous=t.take("synchronous", "FULL", as_choice("FULL", "NORMAL", "EXTRA",
                                                             upper=True)),
         retention_days=t.take("retention_days", 400, as_int(1, 36500, "days")),
+        raw_days=t.take("raw_days", 30, as_int(1, 36500, "days")),
         max_db_mb=t.take("max_db_mb", 2048, as_int(16, 10**7, "megabytes")),
     )
     t.finish()
@@ -171,7 +172,7 @@ def _site(name: str, t: Table) -> SiteSettings | None:
     given = {
         "zone": t.take("zone", None, as_choice(*"ABCDEF", upper=True)),
         "degree_days": t.take("degree_days", None, as_int(0, 10000, "degree days (GG)")),
-        "altitude_m": t.take("altitude_m", None, as_int(-10, 5000, "metres above sea level")),
+        "altitude_m": t.take("altitude_m", None, as_int(-10, 4000, "metres above sea level")),
     }
     gas_kwh = t.take("gas_kwh_per_smc", DEFAULT_PCI_KWH_PER_SMC,
                      as_number(5.0, 15.0, "kWh per Smc"))
@@ -242,10 +243,11 @@ def _problem_from_text(text: str, section: str) -> Problem:
 
 def _plugins(t: Table, problems: list[Problem],
              known: dict[str, type] | None) -> dict[str, PluginSettings]:
+    broken: dict[str, str] = {}
     if known is None:
         from gateway.plugins.host import discover_plugins
 
-        known = discover_plugins()
+        known = discover_plugins(broken)
     out: dict[str, PluginSettings] = {}
     for name in list(t.data):
         pt = t.table(name)
@@ -254,6 +256,11 @@ def _plugins(t: Table, problems: list[Problem],
         timeout = pt.take("hook_timeout_s", 30.0, as_number(0.1, 3600, "seconds"))
         options = {k: v for k, v in pt.data.items() if k not in PLUGIN_HOST_KEYS}
         cls = known.get(name)
+        if cls is None and name in broken:
+            if enabled:
+                pt.problem("", f"plugin {name!r} is installed but cannot be imported: "
+                           f"{broken[name]}", hint="reinstall it, or set enabled = false")
+            continue
         if cls is None:
             if enabled:
                 close = difflib.get_close_matches(name, list(known), n=1)

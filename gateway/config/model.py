@@ -76,7 +76,8 @@ class IngestSettings:
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
     synchronous: str = "FULL"
-    retention_days: int = 400
+    retention_days: int = 400       # readings, events, frame rows (once normalised, delivered)
+    raw_days: int = 30              # raw frame bytes (the rows stay for duplicate detection)
     max_db_mb: int = 2048
 
 

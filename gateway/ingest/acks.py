@@ -50,7 +50,12 @@ class AckTracker:
         if self._blocked:
             low = min(self._blocked)
             limit = low if limit is None else min(limit, low)
-        if limit is None:
-            return self._committed[-1] if self._committed else None
-        i = bisect.bisect_left(self._committed, limit)
-        return self._committed[i - 1] if i else None
+        c = self._committed
+        i = len(c) if limit is None else bisect.bisect_left(c, limit)
+        if i > 1:
+            # Only the largest committed counter below the limit matters; forgetting smaller
+            # ones bounds memory on connections that stay up for months. A late resend of an
+            # old counter then yields no ACK until it commits, never a wrong one.
+            del c[:i - 1]
+            i = 1
+        return c[i - 1] if i else None

@@ -4,6 +4,9 @@
 test needs a gateway it can ``kill -9``; production runs the whole service (``meterkit gateway
 run``), which composes the same classes. Devices must already be in the registry (``--db``);
 ``--secret`` is the gateway secret file that seals their keys.
+
+Signals: TERM/INT drain and exit; HUP writes ``--stats-file`` now; USR1 dumps thread stacks;
+USR2 dumps asyncio task stacks (both to stderr, for a shutdown that hangs).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ batches, nothing here is called back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -37,7 +38,7 @@ __all__ = ["Normaliser", "Sink"]
 
 log = logging.getLogger("gateway.normaliser")
 
-BATCH_ROWS = 2000   # readings per transaction: bounds how long ingest waits for the writer
+BATCH_ROWS = 500    # readings per transaction: bounds how long ingest waits for the writer
 
 
 class Sink(Protocol):
@@ -72,10 +73,25 @@ class Normaliser:
         self._stopping = False
 
     async def run(self) -> None:
+        failures = 0
         while True:
             self.committed.clear()      # clear first: a commit during the step re-arms it
-            while await self.step():
-                pass
+            try:
+                while await self.step():
+                    failures = 0
+            except Exception as exc:
+                # Ingest goes on storing and ACKing; the cursor did not move, so nothing is
+                # lost. Retry after the next commit or a growing delay, whichever comes first.
+                failures += 1
+                self.counters["errors"] += 1
+                log.error("normalisation step failed", exc_info=exc,
+                          extra={"failures": failures})
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(60.0, 0.5 * 2 ** failures)):
+                        await self.committed.wait()
+                continue
             if self._stopping:
                 return
             await self.committed.wait()
@@ -156,15 +172,26 @@ class Normaliser:
         for amount in deltas.amounts:
             reading = self._reading(device, channel, group[0]["unit"], length_s, amount,
                                     received, step)
-            if reading is not None and series.upsert_reading(conn, reading, now):
-                if self.prefix is not None:   # None: no [mqtt], nothing goes upstream
-                    topic, payload = reading_message(reading, prefix=self.prefix,
-                                                     backfill="backfill" in reading.flags)
-                    outbox_add(conn, topic=topic, payload=payload, msg_id=reading.message_id,
-                               stream=f"{reading.device}:{reading.channel}")
-                step.readings.append(reading)
+            if reading is None or not series.upsert_reading(conn, reading, now):
+                continue
+            step.readings.append(reading)
+            if self.prefix is not None:   # None: no [mqtt], nothing goes upstream
+                self._queue_upstream(conn, reading, step)
         if deltas.last is not None:
             series.set_previous(conn, device_id, channel, deltas.last)
+
+    def _queue_upstream(self, conn: sqlite3.Connection, reading: Reading, step: _Step) -> None:
+        try:
+            topic, payload = reading_message(reading, prefix=self.prefix or "",
+                                             backfill="backfill" in reading.flags)
+        except ValueError as exc:   # e.g. a channel name that cannot be a topic level
+            if step.skipped["unpublishable"] == 0:
+                log.error("reading cannot be published", extra={
+                    "device": reading.device, "channel": reading.channel, "error": str(exc)})
+            step.skipped["unpublishable"] += 1
+            return
+        outbox_add(conn, topic=topic, payload=payload, msg_id=reading.message_id,
+                   stream=f"{reading.device}:{reading.channel}")
 
     def _reading(self, device: registry.Device, channel: str, wire_unit: str, length_s: int,
                  amount: IntervalAmount, received: dict[int, int], step: _Step) -> Reading | None:
@@ -180,11 +207,12 @@ class Normaliser:
         try:
             return to_reading(self.sites, device, channel, wire_unit, length_s,
                               amount.amount, amount.start, amount.register, frozenset(flags))
-        except ChannelError as exc:
-            if step.skipped[exc.reason] == 0:
+        except (ChannelError, NormaliseError) as exc:
+            reason = exc.reason if isinstance(exc, ChannelError) else "invalid"
+            if step.skipped[reason] == 0:
                 log.warning("channel cannot be normalised", extra={
                     "device": device.device_id, "channel": channel, "error": str(exc)})
-            step.skipped[exc.reason] += 1
+            step.skipped[reason] += 1
             return None
 
     def _events(self, conn: sqlite3.Connection, step: _Step) -> None:

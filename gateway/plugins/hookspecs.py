@@ -59,6 +59,11 @@ class PluginContext(Protocol):
     async def submit_readings(self, readings: Sequence[InputReading]) -> None:
         """Input plugins only: feed cumulative registers into the same path as board frames."""
 
+    async def register_device(
+        self, device_id: str, *, channels: dict[str, dict[str, Any]], site: str | None = None
+    ) -> None:
+        """Input plugins only: create or update its own device "<plugin>:<name>" (no key)."""
+
     async def series(
         self, *, device: str, channel: str, start: datetime, end: datetime
     ) -> list[Reading]:

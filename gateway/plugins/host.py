@@ -21,6 +21,7 @@ from functools import partial
 from importlib.metadata import entry_points
 from typing import Any
 
+from gateway import registry
 from gateway.config.model import Config
 from gateway.model import DeviceEvent, PluginResult, Reading, ReadingBatch
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP, InputReading, PluginError
@@ -37,7 +38,8 @@ log = logging.getLogger("gateway.plugins")
 BUILTIN_PLUGINS: dict[str, str] = {
     "alerts": "gateway.alerts.plugin:AlertsPlugin",
     "baseline": "gateway.analysis.plugin:BaselinePlugin",
-    "expected_profile": "gateway.analysis.plugin:ExpectedProfilePlugin",
+    "expected_profile": "gateway.analysis.profile_plugin:ExpectedProfilePlugin",
+    "modbus": "gateway.modbus.plugin:ModbusPlugin",
 }
 
 
@@ -52,14 +54,23 @@ def discover_plugins(errors: dict[str, str] | None = None) -> dict[str, type]:
             obj: Any = importlib.import_module(module_name.strip())
             for part in attr.strip().split("."):
                 obj = getattr(obj, part)
+        except ModuleNotFoundError as exc:
+            if name in BUILTIN_PLUGINS and exc.name == module_name.strip():
+                continue  # a built-in left out of this build (a slimmed-down package)
+            _broken(name, target, exc, errors)
+            continue
         except Exception as exc:  # a broken third-party package must not stop the gateway
-            log.error("plugin cannot be imported", extra={"plugin": name, "target": target,
-                                                          "error": repr(exc)})
-            if errors is not None:
-                errors[name] = repr(exc)
+            _broken(name, target, exc, errors)
             continue
         found[name] = obj
     return found
+
+
+def _broken(name: str, target: str, exc: Exception, errors: dict[str, str] | None) -> None:
+    log.error("plugin cannot be imported", extra={"plugin": name, "target": target,
+                                                  "error": repr(exc)})
+    if errors is not None:
+        errors[name] = repr(exc)
 
 
 class HostContext:
@@ -78,6 +89,11 @@ class HostContext:
     async def submit_readings(self, readings: Sequence[InputReading]) -> None:
         """Input plugins only: feed cumulative registers into the same path as board frames."""
         await self._host.submit_readings(self.name, readings)
+
+    async def register_device(self, device_id: str, *, channels: dict[str, dict[str, Any]],
+                              site: str | None = None) -> None:
+        """Input plugins only: create or update its own device "<plugin>:<name>" (no key)."""
+        await self._host.register_device(self.name, device_id, channels, site)
 
     async def series(self, *, device: str, channel: str, start: datetime,
                      end: datetime) -> list[Reading]:
@@ -178,6 +194,24 @@ class PluginHost:
                 raise PluginError(f"device {device!r} must be named '{name}:<device>'",
                                   key=f"readings[{i}].device")
         await self.writer.submit_input_readings(readings)
+
+    async def register_device(self, name: str, device_id: str,
+                              channels: dict[str, dict[str, Any]], site: str | None) -> None:
+        if not device_id.startswith(f"{name}:"):
+            raise PluginError(f"device {device_id!r} must be named '{name}:<device>'",
+                              key="device_id")
+        site = site or self.config.gateway.site
+
+        def upsert(conn: Any) -> None:
+            if registry.get_device(conn, device_id) is None:
+                registry.add_device(conn, None, device_id, None, site=site, channels=channels)
+            else:
+                registry.update_device(conn, device_id, site=site, channels=channels)
+
+        try:
+            await self.db.write(upsert)
+        except registry.RegistryError as exc:
+            raise PluginError(str(exc), key=exc.field) from exc
 
     def snapshot(self) -> dict[str, Any]:
         return {name: runner.snapshot() for name, runner in self.runners.items()}

@@ -93,8 +93,12 @@ class PluginRunner:
     def _error(self, hook: str, text: str, exc: BaseException | None = None) -> None:
         self.counters["errors"] += 1
         self.last_error = f"{hook}: {text}"
-        self.log.error("plugin hook failed", exc_info=exc, extra={
-            "plugin": self.name, "hook": hook, "error": text, "errors": self.counters["errors"]})
+        n = self.counters["errors"]
+        # The traceback for the first few and then every 100th: a plugin failing on every
+        # batch must not flood the journal, but each failure still leaves one line.
+        trace = exc if n <= 3 or n % 100 == 0 else None
+        self.log.error("plugin hook failed", exc_info=trace, extra={
+            "plugin": self.name, "hook": hook, "error": text, "errors": n})
 
     async def serve(self) -> None:
         """start(), then hooks from the queue one at a time, then stop() after the sentinel."""
@@ -165,7 +169,7 @@ class PluginRunner:
     async def drain_and_stop(self) -> None:
         """Ask the tasks to finish: queued hooks still run, then stop()."""
         self._stopping.set()
-        if self.state in ("starting", "running"):
+        if self.state not in ("failed", "stopped"):
             # Waits for room when the queue is full: the consumer is draining it.
             await self.queue.put(_STOP)
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import commands
 from gateway.registry import reserve_downlink_counters
 
-__all__ = ["FrameItem", "FrameOutcome", "InputRow", "store_frame", "store_input_readings"]
+__all__ = [
+    "FrameItem", "FrameOutcome", "InputRow", "devices_with_commands", "store_frame",
+    "store_input_readings",
+]
 
 log = logging.getLogger("gateway.writer")
 
@@ -76,8 +80,13 @@ _INSERT_READING = (
 
 
 def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
-                refuse_new: bool = False) -> FrameOutcome:
-    """Store `item`; `refuse_new` (size cap reached) refuses new frames, still admits duplicates."""
+                refuse_new: bool = False,
+                with_commands: Container[str] | None = None) -> FrameOutcome:
+    """Store `item`; `refuse_new` (size cap reached) refuses new frames, still admits duplicates.
+
+    `with_commands`: the devices that have open commands (see :func:`devices_with_commands`),
+    so a batch looks commands up only for them; None looks for every item that asks.
+    """
     did = item.device_id
     inserted = False
     if not refuse_new:
@@ -103,7 +112,7 @@ def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
                                                 "with different bytes")
     if item.reserve_downlink:
         out.downlink = reserve_downlink_counters(conn, did, item.reserve_downlink)
-    if item.take_commands and out.committed:
+    if item.take_commands and out.committed and (with_commands is None or did in with_commands):
         out.commands = commands.take_for_ack(conn, did, exclude=item.exclude_commands, now=now)
     return out
 
@@ -162,6 +171,12 @@ def _store_content(conn: sqlite3.Connection, item: FrameItem, out: FrameOutcome,
             conn, did, msg["cmd_id"], msg["status"], msg.get("detail", 0), now=now):
         log.info("command result for no pending command",
                  extra={"device": did, "cmd_id": msg["cmd_id"], "status": msg["status"]})
+
+
+def devices_with_commands(conn: sqlite3.Connection) -> set[str]:
+    """Devices with queued or sent commands (one indexed query per batch, not per frame)."""
+    return {r[0] for r in conn.execute(
+        "SELECT DISTINCT device_id FROM commands WHERE state IN ('queued', 'sent')")}
 
 
 def store_input_readings(conn: sqlite3.Connection, rows: list[InputRow], now: int) -> int:

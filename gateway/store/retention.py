@@ -3,7 +3,7 @@
     policy = RetentionPolicy(keep_days=400, raw_days=30, batch=2000)
     counts = prune_batch(conn, policy, now)       # sync, one bounded batch, inside db.write
     task = Retention(db, policy, interval_s=3600) # async: await task.run() ... await task.stop()
-    task.stats                                    # Counter of rows pruned per kind + runs
+    task.stats / task.snapshot()                  # rows pruned per kind, runs, errors
 
 What may go (the documented predicates; nothing else is ever deleted):
 
@@ -157,3 +157,7 @@ class Retention:
 
     async def stop(self) -> None:
         self._stop.set()
+
+    def snapshot(self) -> dict[str, int]:
+        """Counters for health/status: rows pruned per kind, runs, errors."""
+        return dict(self.stats)

@@ -152,7 +152,8 @@ CREATE TABLE IF NOT EXISTS commands (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS commands_pending ON commands (device_id, state);
+CREATE INDEX IF NOT EXISTS commands_open ON commands (device_id)
+    WHERE state IN ('queued', 'sent');
 CREATE INDEX IF NOT EXISTS commands_results ON commands (result_seq) WHERE result_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS commands_wire_id ON commands (device_id, cmd_id);
 """

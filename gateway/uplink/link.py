@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ class Link:
         self.last_error: str | None = None
         self._will = will
         self._rebuild = False
+        self._acks: list[tuple[int, str | None]] = []
+        self._acks_lock = threading.Lock()
         self.client = self._build()
 
     def _build(self) -> mqtt.Client:
@@ -136,7 +139,17 @@ class Link:
         if client is not self.client:
             return
         failure = f"{reason} (0x{reason.value:02x})" if reason.is_failure else None
-        self._post(self._sink.puback, mid, failure)
+        with self._acks_lock:               # batch: one loop wake-up per burst of PUBACKs
+            self._acks.append((mid, failure))
+            first = len(self._acks) == 1
+        if first:
+            self._post(self._deliver_acks)
+
+    def _deliver_acks(self) -> None:
+        with self._acks_lock:
+            acks, self._acks = self._acks, []
+        for mid, failure in acks:
+            self._sink.puback(mid, failure)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if client is self.client:
@@ -186,6 +199,13 @@ class Link:
         """Connect, stay connected, reconnect with jittered exponential backoff until stopping."""
         self._loop = asyncio.get_running_loop()
         backoff = Backoff(self.cfg.reconnect_min_s, self.cfg.reconnect_max_s)
+        try:
+            await self._stay_connected(stopping, backoff)
+        finally:
+            await asyncio.to_thread(self._drop)     # DISCONNECT (no Will), stop paho's thread
+            self.connected = False
+
+    async def _stay_connected(self, stopping: asyncio.Event, backoff: Backoff) -> None:
         while not stopping.is_set():
             self._up.clear()
             self._down.clear()
@@ -236,10 +256,6 @@ class Link:
         with contextlib.suppress(AttributeError):
             self.client.loop_stop()
 
-    async def close(self) -> None:
-        """Send DISCONNECT (no Last Will) and stop paho's thread."""
-        await asyncio.to_thread(self._drop)
-        self.connected = False
 
 
 async def _first(*events: asyncio.Event, timeout: float | None = None) -> None:

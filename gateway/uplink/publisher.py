@@ -14,11 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -31,7 +29,8 @@ from gateway.uplink.config import MqttConfig
 from gateway.uplink.discovery import ha_discovery_message
 from gateway.uplink.lanes import Lanes
 from gateway.uplink.link import Connack, Link
-from gateway.uplink.messages import SCHEMA_VERSIONS, alert_message, gateway_status_message
+from gateway.uplink.messages import SCHEMA_VERSIONS
+from gateway.uplink.status import StatusReporter
 
 __all__ = ["Publisher", "PublisherStats"]
 
@@ -62,8 +61,9 @@ class Publisher:
         self.wake = wake or asyncio.Event()
         self.log = logger or logging.getLogger("gateway.uplink")
         self.stats = PublisherStats()
-        _, offline = self._status("offline")
-        self.link = Link(cfg, self, will=(self._status_topic, offline), logger=self.log)
+        self.status = StatusReporter(db, cfg)
+        self.link = Link(cfg, self, will=self.status.will(), logger=self.log)
+        self.status.link = self.link
         self.lanes = Lanes(db, backlog_rate=cfg.backlog_rate, burst=cfg.inflight,
                            live_scan=cfg.live_scan, live_window_s=cfg.live_window_s)
         self.window = cfg.inflight
@@ -73,7 +73,6 @@ class Publisher:
         self._acked: list[int] = []
         self._rejected: list[tuple[OutboxRow, str]] = []
         self._held: dict[str, float] = {}             # stream → monotonic time it is released
-        self._direct: dict[int, asyncio.Future[None]] = {}
         self._ack_event = asyncio.Event()
         self._idle = asyncio.Event()
         self._stop = asyncio.Event()
@@ -82,7 +81,6 @@ class Publisher:
         self._flush_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._announced: set[str] = set()             # streams announced to Home Assistant
-        self._last_quarantined: dict[str, Any] | None = None
         self._up_at = 0.0                             # poison detection (see link_down)
         self._flaps = 0
         self._probing = False
@@ -91,14 +89,6 @@ class Publisher:
         self._receive_max: int | None = None
         self.commands = downlink.Commands(db, cfg, ack=self.link.ack, wake=self.wake,
                                           logger=self.log, queue=queue_command)
-
-    @property
-    def _status_topic(self) -> str:
-        return self._status("online")[0]
-
-    def _status(self, state: str, **fields: Any) -> tuple[str, bytes]:
-        return gateway_status_message(self.cfg.site, state, prefix=self.cfg.prefix,
-                                      client_id=self.cfg.effective_client_id, **fields)
 
     def wake_up(self) -> None:
         """Tell the publisher new rows were committed (thread: event loop only)."""
@@ -117,36 +107,32 @@ class Publisher:
         acks = asyncio.create_task(self._ack_loop(), name="uplink-acks")
         try:
             await _first_of(self._stop.wait(), link, pump, acks)
-            for t in (link, pump, acks):   # a crashed task: surface its exception
-                if t.done() and not t.cancelled() and t.exception() is not None:
-                    raise t.exception()  # type: ignore[misc]
         finally:
             await self._shutdown(link, pump, acks)
+        for t in (link, pump, acks):       # a task that crashed: surface its exception
+            if not t.cancelled() and (exc := t.exception()) is not None:
+                raise exc
 
     async def _shutdown(self, link: asyncio.Task[None], pump: asyncio.Task[None],
                         acks: asyncio.Task[None]) -> None:
         self._draining = True
         pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await asyncio.gather(pump, return_exceptions=True)
         if self._inflight and self.link.connected:
             self._idle.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), self.cfg.shutdown_grace_s)
         async with self._flush_lock:      # never cut a flush short: its rows were acked
             acks.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await acks
+        await asyncio.gather(acks, return_exceptions=True)
         await self._flush()
         if self.link.connected:
-            await self._publish_direct(*self._status("offline"), timeout=1.0)
+            await self.status.offline(timeout=1.0)
         if self._inflight:
             self.log.info("MQTT shutdown: %d messages without PUBACK stay pending",
                           len(self._inflight))
-        await self.link.close()
-        self._link_stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await link
+        self._link_stop.set()             # no reconnect after this; run() then disconnects
+        await asyncio.gather(link, return_exceptions=True)
         for t in list(self._tasks):
             t.cancel()
 
@@ -164,8 +150,10 @@ class Publisher:
             now = time.monotonic()
             for stream in [s for s, t in self._held.items() if t <= now]:
                 del self._held[stream]
-            free = self.window - len(self._inflight_ids)
-            if free <= 0 or (self._inflight_ids and free < max(1, self.window // 4)):
+            # The window counts messages awaiting PUBACK; acknowledged rows whose `delivered`
+            # is not committed yet are only kept out of the fetch (in _inflight_ids).
+            free = self.window - len(self._inflight)
+            if free <= 0 or (self._inflight and free < max(1, self.window // 4)):
                 continue
             rows = await self.lanes.next_batch(free, set(self._inflight_ids), set(self._held))
             if not self.link.connected or self._draining:
@@ -214,7 +202,7 @@ class Publisher:
             return
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSIONS["reading"]:
             return
-        msg = ha_discovery_message(doc, state_topic=row.topic, status_topic=self._status_topic,
+        msg = ha_discovery_message(doc, state_topic=row.topic, status_topic=self.status.topic,
                                    ha_prefix=self.cfg.ha_prefix)
         if msg is not None:
             self.link.publish(msg[0], msg[1], 1, True)
@@ -222,9 +210,7 @@ class Publisher:
     # -- PUBACKs ----------------------------------------------------------------------------
     def puback(self, mid: int, failure: str | None) -> None:
         """LinkSink: a PUBACK (or the QoS 0 send) for `mid`, `failure` if reason ≥ 0x80."""
-        fut = self._direct.pop(mid, None)
-        if fut is not None and not fut.done():
-            fut.set_result(None)
+        self.status.acked(mid)
         row = self._inflight.pop(mid, None)
         if row is None:
             return
@@ -239,6 +225,8 @@ class Publisher:
             self._rejected.append((row, failure))
         if not self._inflight:
             self._idle.set()
+        if len(self._inflight) <= self.window - max(1, self.window // 4):
+            self.wake.set()
         self._ack_event.set()
 
     async def _ack_loop(self) -> None:
@@ -275,13 +263,13 @@ class Publisher:
         if final or attempts >= self.cfg.max_attempts:
             report = {"msg_id": row.msg_id, "topic": row.topic, "error": failure,
                       "attempts": attempts, "outbox_id": row.id}
-            await self.db.write(self._quarantine_txn, row, failure, report)
+            await self.db.write(self.status.quarantine_txn, row, failure, report)
             self.stats.quarantined += 1
-            self._last_quarantined = report
+            self.status.last_quarantined = report
             self.log.error("MQTT message %s (outbox id %d, topic %s) quarantined after %d "
                            "attempt(s): %s", row.msg_id, row.id, row.topic, attempts, failure)
             if self.link.connected:
-                self._spawn(self._announce())
+                self._spawn(self.status.announce())
         else:
             self._held[row.stream] = time.monotonic() + self.cfg.reject_retry_s
             asyncio.get_running_loop().call_later(self.cfg.reject_retry_s, self.wake.set)
@@ -301,7 +289,7 @@ class Publisher:
         self.max_packet = connack.maximum_packet_size
         if self.cfg.commands:
             self.link.subscribe(downlink.command_filter(self.cfg.prefix, self.cfg.site))
-        self._spawn(self._announce())
+        self._spawn(self.status.announce())
         self.wake.set()
 
     def link_down(self, reason: str) -> None:
@@ -335,35 +323,6 @@ class Publisher:
         self.link.forget_unacked()
         self._inflight_ids.difference_update(r.id for r in self._inflight.values())
         self._inflight.clear()
-
-    def _quarantine_txn(self, conn: sqlite3.Connection, row: OutboxRow, failure: str,
-                        report: dict[str, Any]) -> None:
-        """Quarantine `row` and queue a site alert about it, in one transaction."""
-        outbox.quarantine(conn, row.id, failure)
-        now = datetime.now(UTC)
-        topic, payload = alert_message(
-            None, prefix=self.cfg.prefix, site=self.cfg.site, kind="uplink_quarantine",
-            time=now, severity="warning", details=report,
-            message=f"message {row.msg_id} quarantined: the broker kept rejecting it")
-        outbox.add(conn, topic=topic, payload=payload, stream="gateway:alert",
-                   msg_id=f"gateway:alert:quarantine:{row.id}")
-
-    async def _announce(self) -> None:
-        """Retained ``online`` status with backlog and quarantine counters."""
-        counts = await self.db.read(outbox.counts)
-        extra = {"last_quarantined": self._last_quarantined} if self._last_quarantined else {}
-        topic, payload = self._status(
-            "online", time=datetime.now(UTC), backlog=counts["pending"],
-            quarantined=counts["quarantined"], **extra)
-        await self._publish_direct(topic, payload, timeout=10.0)
-
-    async def _publish_direct(self, topic: str, payload: bytes, *,
-                              timeout: float | None) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._direct[self.link.publish(topic, payload, 1, True)] = fut
-        if timeout is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(fut, timeout)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.analysis.benchmark import BenchmarkError, Building, intensity, rank_fleet, reference_eph
+from gateway.analysis.benchmark import (
+    BenchmarkError,
+    Building,
+    intensity,
+    rank_fleet,
+    reference_eph,
+)
 from gateway.analysis.conversions import Factors, co2_kg, kwh_to_smc, primary_energy_kwh, smc_to_kwh
 
 

@@ -53,11 +53,22 @@ def test_cer_example(capsys):
     assert code == 0
     result = json.loads(out)
     assert result["hours"] == 24
-    assert 0 < result["shared_kwh"] <= min(result["fed_in_kwh"], result["withdrawn_kwh"])
-    # the old plant is credited first: its shared energy equals its whole production whenever
-    # the community withdraws more than it produces
-    assert result["per_plant"]["pv-vecchio"]["shared_kwh"] == pytest.approx(
-        result["per_plant"]["pv-vecchio"]["fed_in_kwh"], rel=0.05)
+    # recompute from the CSV files by hand: hourly sums, min per hour, oldest plant first
+    hourly: dict[tuple[str, str], float] = {}
+    for name in ("cer_fed_in.csv", "cer_withdrawn.csv"):
+        for line in (EXAMPLES / name).read_text().splitlines()[1:]:
+            ts, ident, kwh = line.split(",")
+            key = (ts[:13], ident if name == "cer_fed_in.csv" else "withdrawn")
+            hourly[key] = hourly.get(key, 0.0) + float(kwh)
+    hours = sorted({h for h, _ in hourly})
+    shared = old_shared = 0.0
+    for h in hours:
+        old, new = hourly.get((h, "pv-vecchio"), 0.0), hourly.get((h, "pv-scuola"), 0.0)
+        s = min(old + new, hourly.get((h, "withdrawn"), 0.0))
+        shared += s
+        old_shared += min(s, old)
+    assert result["shared_kwh"] == pytest.approx(shared)
+    assert result["per_plant"]["pv-vecchio"]["shared_kwh"] == pytest.approx(old_shared)
 
 
 def test_bad_inputs_give_one_clear_line(capsys, tmp_path):

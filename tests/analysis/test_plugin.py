@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -154,3 +155,64 @@ async def test_expected_profile_feeds_the_alert_predictions() -> None:
         assert item["expected"] == pytest.approx(15.0 / 4, abs=0.05)
     preds = Predictions()
     assert preds.add(res) == {("e1", "el1")} and preds.rejected == 0
+
+
+RATIO_CONFIG = CONFIG | {"method": "ratio", "zone": "E", "gg_std": 2592, "min_seasons": 1,
+                         "baseline_start": "2023-07-01", "baseline_end": "2024-07-01",
+                         "reporting_start": "2024-07-01"}
+
+
+def _by_local_day(rows: list[Reading], mean: bool) -> dict[date, float]:
+    sums: dict[date, list[float]] = {}
+    for r in rows:
+        acc = sums.setdefault(r.start.astimezone(ZoneInfo("Europe/Rome")).date(), [0.0, 0])
+        acc[0] += r.value
+        acc[1] += 1
+    return {d: s / n if mean else s for d, (s, n) in sums.items()}
+
+
+async def test_ratio_method_sums_heating_season_days() -> None:
+    data = _gas_site(730, savings_from=date(2024, 7, 1))
+    ctx = FakeContext(data)
+    assert BaselinePlugin.validate_config(RATIO_CONFIG) == []
+    await BaselinePlugin(RATIO_CONFIG, ctx).on_schedule(datetime(2024, 12, 31, 12, tzinfo=UTC))
+    assert [r.name for r in ctx.published] == ["ratio_baseline", "savings"]
+    # independent sums over the zone E season 15 Oct 2023 - 15 Apr 2024 (184 days, leap)
+    gas = _by_local_day(data[("g1", "gas")], mean=False)
+    temp = _by_local_day(data[("meteo", "t_out")], mean=True)
+    season = [date(2023, 10, 15) + timedelta(days=i) for i in range(184)]
+    c = sum(gas[d] for d in season)
+    gg = sum(max(20.0 - temp[d], 0.0) for d in season)
+    base = ctx.published[0].payload
+    assert base["periods"][0]["label"] == "2023/24"
+    assert base["alpha_per_degree_day"] == pytest.approx(c / gg, rel=1e-9)
+    assert base["baseline"] == pytest.approx(c / gg * 2592, rel=1e-9)
+    rep = ctx.published[1].payload["seasons"]
+    # 15 Oct .. 30 Dec 2024 = 17 + 30 + 30 days so far
+    assert [(s["label"], s["days"]) for s in rep] == [("2024/25", 77)]
+
+
+async def test_ratio_method_rejects_a_partial_baseline_season() -> None:
+    ctx = FakeContext(_gas_site(730, savings_from=None))
+    cfg = RATIO_CONFIG | {"baseline_start": "2023-01-01"}
+    await BaselinePlugin(cfg, ctx).on_schedule(datetime(2024, 12, 31, 12, tzinfo=UTC))
+    (status,) = ctx.published
+    assert status.name == "analysis_status"
+    assert "2022/23" in status.payload["message"]
+
+
+def test_ratio_method_config_needs_zone_and_gg_std() -> None:
+    bad = BaselinePlugin.validate_config(CONFIG | {"method": "ratio"})
+    assert any(p.startswith("zone:") for p in bad)
+    assert any(p.startswith("gg_std:") for p in bad)
+
+
+def test_shipped_example_configs_validate() -> None:
+    import tomllib
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[2] / "gateway" / "analysis" / "examples"
+    base = tomllib.loads((ex / "plugin_baseline.toml").read_text())["plugins"]["baseline"]
+    prof = tomllib.loads((ex / "plugin_expected_profile.toml").read_text())
+    assert BaselinePlugin.validate_config(base) == []
+    assert ExpectedProfilePlugin.validate_config(prof["plugins"]["expected_profile"]) == []

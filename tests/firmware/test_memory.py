@@ -36,9 +36,8 @@ def test_heap_flat_over_thirty_days(tmp_path: Path) -> None:
     steady = alloc[2:]
     print("heap after gc.collect(), per simulated day:", alloc)
     assert max(steady) - min(steady) < 4096
-    first = sum(steady[:5]) / 5
-    last = sum(steady[-5:]) / 5
-    assert last - first < 1024  # no upward drift
+    # no upward drift of the floor (what stays allocated whatever is in flight at the time)
+    assert min(steady[-5:]) - min(steady[:5]) < 1024
     assert max(alloc) < 192 * 1024 - 32 * 1024  # head room left on the 192 KB heap
     # the board worked the whole time: every quarter hour arrived
     ct = readings(gw.frames, 0)

@@ -126,3 +126,29 @@ async def test_full_queue_blocks_producers(tmp_path: Path) -> None:
         if blocked is not None:
             blocked.cancel()
         await db.close()
+
+
+async def test_one_bad_item_fails_alone_in_its_batch(tmp_path: Path) -> None:
+    import gateway.store.schema  # noqa: F401
+
+    db = await Database.open(tmp_path / "w.db")
+    writer = Writer(db)
+    good = [readings(0xA1, c) for c in (1, 2)]
+    futs = [await writer.enqueue_frame(FrameItem("000000a1", m["counter"], "readings",
+                                                 b"raw%d" % m["counter"], m)) for m in good]
+    bad = await writer.enqueue_frame(FrameItem("000000a1", 3, "readings", b"raw3",
+                                               {"blocks": [{"channel": 0}]}))  # no registers
+    task = asyncio.create_task(writer.run())
+    try:
+        outcomes = [await f for f in futs]
+        assert [o.status for o in outcomes] == ["stored", "stored"]
+        assert (await bad).status == "error"
+        assert writer.stats["commits"] == 1                 # one batch, one transaction
+        n = await db.read(lambda c: c.execute("SELECT count(*) FROM readings").fetchone()[0])
+        assert n == 8
+        frames = await db.read(lambda c: c.execute("SELECT counter FROM frames").fetchall())
+        assert sorted(r[0] for r in frames) == [1, 2]       # nothing of the bad item remains
+    finally:
+        await writer.close()
+        await task
+        await db.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,28 @@ async def test_without_mqtt_nothing_is_queued_upstream(tmp_path: Path) -> None:
         assert await outbox_count(db) == 0
     finally:
         await db.close()
+
+
+async def test_a_failing_step_is_retried_without_losing_rows(env: Any) -> None:
+    db, normaliser, sink = env
+    t = ts(2026, 3, 24, 10, 0)
+    await insert(db, [("0", "Wh", t, 900, 0, 0), ("0", "Wh", t + 900, 900, 300, 0)])
+    real = normaliser._transaction
+    calls = []
+
+    def flaky(conn: Any, now: int) -> Any:
+        calls.append(now)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("disk I/O error")   # rolled back by Database.write
+        return real(conn, now)
+
+    normaliser._transaction = flaky   # type: ignore[method-assign]
+    task = asyncio.create_task(normaliser.run())
+    normaliser.committed.set()
+    async with asyncio.timeout(5):
+        while not sink.batches:
+            await asyncio.sleep(0.02)
+    normaliser.stop()
+    await task
+    assert normaliser.counters["errors"] == 1
+    assert [r.value for b in sink.batches for r in b.readings] == [0.3]

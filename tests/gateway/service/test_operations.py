@@ -1,4 +1,4 @@
-"""Operations: retention, log format, the systemd unit and the installer's dry run."""
+"""Operations: log format, the systemd unit and the installer's dry run."""
 
 from __future__ import annotations
 
@@ -6,51 +6,14 @@ import io
 import json
 import logging
 import shutil
-import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from gateway import outbox
 from gateway.logs import setup_logging
-from gateway.retention import Retention
-from gateway.store import schema as _schema  # noqa: F401
-from gateway.store.db import Database
 
 REPO = Path(__file__).resolve().parents[3]
-DAY = 86400
-
-
-async def test_retention_drops_old_raw_frames_and_delivered_outbox_rows(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "g.db")
-    now = time.time()
-
-    def seed(conn: sqlite3.Connection) -> None:
-        for i, age_days in enumerate((500, 401, 399, 1)):
-            conn.execute("INSERT INTO frames (device_id, counter, type, raw, received_at) "
-                         "VALUES ('0000a1b2', ?, 'readings', x'00', ?)",
-                         (i, int(now - age_days * DAY)))
-        for age_days, delivered in ((500, True), (500, False), (1, True)):
-            oid = outbox.add(conn, topic="t/x", payload=b"{}", stream="s", msg_id="m")
-            if delivered:
-                conn.execute("UPDATE outbox SET state = 'delivered', delivered_at = ? "
-                             "WHERE id = ?", (now - age_days * DAY, oid))
-
-    try:
-        await db.write(seed)
-        retention = Retention(db, 400)
-        await retention.run_once(now)
-        raw = await db.read(lambda c: [r[0] is None for r in c.execute(
-            "SELECT raw FROM frames ORDER BY counter")])
-        assert raw == [True, True, False, False]          # rows stay, old bytes go
-        states = await db.read(lambda c: sorted(r[0] for r in c.execute(
-            "SELECT state FROM outbox")))
-        assert states == ["delivered", "pending"]         # undelivered is never pruned
-        assert retention.counters == {"frames_pruned": 2, "outbox_pruned": 1, "passes": 1}
-    finally:
-        await db.close()
 
 
 def test_key_value_and_json_logs() -> None:

@@ -1,0 +1,38 @@
+"""Freeze the board firmware and the wire protocol into a MicroPython build.
+
+    make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/meterkit/firmware/manifest.py
+
+Simulation-only modules (hal_sim, blockdev, main_sim) are left out.
+"""
+
+metadata(description="meterkit clamp-meter and gas-pulse board firmware", version="1.0.0")
+
+include("$(PORT_DIR)/boards/manifest.py")  # the port's own modules, asyncio included
+
+package("protocol", base_path="..", opt=3)
+package(
+    "firmware",
+    files=(
+        "__init__.py",
+        "app.py",
+        "at_modem.py",
+        "at_table.py",
+        "atomic.py",
+        "clock.py",
+        "commands.py",
+        "config.py",
+        "counter.py",
+        "ct.py",
+        "fqueue.py",
+        "frames.py",
+        "hal_board.py",
+        "link_modem.py",
+        "link_socket.py",
+        "meter.py",
+        "pulses.py",
+        "session.py",
+        "state.py",
+    ),
+    base_path="..",
+    opt=3,
+)

@@ -1,0 +1,132 @@
+"""The Modbus input plugin: one poller per bus under the host's run() task, as any plugin would.
+
+    [plugins.modbus]            # see gateway/modbus/example.toml and docs/MODBUS.md
+    [[plugins.modbus.buses]]
+    name = "quadro"; type = "tcp"; host = "192.168.1.50"
+    [[plugins.modbus.buses.devices]]
+    name = "sdm630-1"; unit = 1; map = "sdm630"
+    channels = { import_energy = "el_import", export_energy = "el_export", power = "p" }
+
+Devices are ``<plugin name>:<device name>`` (``modbus:sdm630-1``); they need registry entries
+with the channel specs of :meth:`ModbusPlugin.registry_entries` so the normaliser knows their
+channels (see docs/MODBUS.md). ``clock`` and ``rng`` are keyword-only for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gateway.modbus.backoff import Backoff
+from gateway.modbus.bus import Bus
+from gateway.modbus.clock import Clock, SystemClock
+from gateway.modbus.poller import BusPoller, DeviceState
+from gateway.modbus.settings import ModbusSettings, parse_settings
+from gateway.plugins.hookspecs import PluginContext, PluginError
+
+__all__ = ["ModbusPlugin"]
+
+SEED_LOOKBACK = timedelta(days=31)   # how far back start() looks for each channel's last register
+
+
+class ModbusPlugin:
+    """Reads Eastron-class meters and inverters over Modbus RTU/TCP into the gateway's storage."""
+
+    schedule_s: int | None = None
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> list[str]:
+        """Problems in ``[plugins.modbus]`` (maps included), each starting with its key path."""
+        return parse_settings(config)[1]
+
+    @staticmethod
+    def registry_entries(config: dict[str, Any], plugin_name: str = "modbus"
+                         ) -> dict[str, dict[str, Any]]:
+        """Device id -> {"site", "channels"} as the gateway registry needs them."""
+        settings, problems = parse_settings(config)
+        if settings is None:
+            raise PluginError("; ".join(problems))
+        out: dict[str, dict[str, Any]] = {}
+        for bus in settings.buses:
+            for dev in bus.devices:
+                channels = {ch: {"name": ch, "kind": "electric",
+                                 "unit": "Wh_export" if spec.direction == "export" else "Wh"}
+                            for spec, ch in dev.specs(energy=True)}
+                out[f"{plugin_name}:{dev.name}"] = {"site": dev.site, "channels": channels}
+        return out
+
+    def __init__(self, config: dict[str, Any], context: PluginContext, *,
+                 clock: Clock | None = None, rng: random.Random | None = None) -> None:
+        settings, problems = parse_settings(config)
+        if settings is None:
+            raise PluginError("; ".join(problems))
+        self.settings: ModbusSettings = settings
+        self.config = dict(config)
+        self.context = context
+        self.clock = clock or SystemClock()
+        self.log: logging.Logger = getattr(context, "logger", None) or logging.getLogger(
+            "gateway.plugins.modbus")
+        self.backoff = Backoff(settings.backoff_initial_s, settings.backoff_maximum_s,
+                               settings.backoff_jitter, rng or random.Random())
+        self.buses: list[Bus] = []
+        self.pollers: list[BusPoller] = []
+        self.devices: dict[str, DeviceState] = {}
+
+    async def start(self) -> None:
+        """Build buses and device states, register devices if the host can, seed last registers."""
+        for bus_settings in self.settings.buses:
+            bus = Bus(bus_settings, clock=self.clock, backoff=self.backoff, logger=self.log)
+            states = [DeviceState(d, f"{self.context.name}:{d.name}") for d in bus_settings.devices]
+            self.devices.update((s.device_id, s) for s in states)
+            self.buses.append(bus)
+            self.pollers.append(BusPoller(bus, states, self.settings, context=self.context,
+                                          clock=self.clock, backoff=self.backoff, logger=self.log))
+        await self._register_devices()
+        await self._seed_last_registers()
+
+    async def _register_devices(self) -> None:
+        register = getattr(self.context, "register_device", None)
+        entries = self.registry_entries(self.config, self.context.name)
+        if register is None:
+            self.log.info("modbus devices must be in the registry (docs/MODBUS.md)",
+                          extra={"devices": ",".join(entries)})
+            return
+        for device_id, entry in entries.items():
+            await register(device_id, channels=entry["channels"], site=entry["site"])
+
+    async def _seed_last_registers(self) -> None:
+        # After a restart, a meter swapped while the gateway was down must still be flagged.
+        now = datetime.fromtimestamp(self.clock.now(), UTC)
+        for dev in self.devices.values():
+            for _spec, channel in dev.settings.specs(energy=True):
+                rows = await self.context.series(device=dev.device_id, channel=channel,
+                                                 start=now - SEED_LOOKBACK,
+                                                 end=now + timedelta(days=1))
+                if rows:
+                    dev.last[channel] = rows[-1].register
+
+    async def run(self) -> None:
+        """Every bus polls on its own; one bus failing never stops another."""
+        async with asyncio.TaskGroup() as tg:
+            for poller in self.pollers:
+                tg.create_task(poller.energy_loop(), name=f"modbus:{poller.bus.name}:energy")
+                if self.settings.power_period_s and any(
+                        d.settings.specs(energy=False) for d in poller.devices):
+                    tg.create_task(poller.power_loop(), name=f"modbus:{poller.bus.name}:power")
+
+    async def stop(self) -> None:
+        for bus in self.buses:
+            bus.close()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters per bus and device (for status pages and tests)."""
+        return {
+            "buses": {b.name: {**b.snapshot(), **p.counters}
+                      for b, p in zip(self.buses, self.pollers, strict=True)},
+            "devices": {d.device_id: {**d.counters, "backoff_failures": d.retry.failures,
+                                      "last_error": d.last_error}
+                        for d in self.devices.values()},
+        }
