@@ -168,13 +168,13 @@ class Meter:
                     self._integrate(ch, hal.now(), p)
             else:
                 hal.pulse_poll(ch.id)
-                nk = hal.ticks_ms()
-                now = hal.now()
+                pk = hal.ticks_ms()  # `now` stays the pass's time: channels close together
+                pw = hal.now()
                 out = self._ticks
-                dev.drain(nk, out)
+                dev.drain(pk, out)
                 ml = ch.cfg["pulse_ml"] if ch.unit == "L" else 1000
                 for tk in out:
-                    w = now - hal.ticks_diff(nk, tk) / 1000
+                    w = pw - hal.ticks_diff(pk, tk) / 1000
                     while w >= ch.istart + ch.interval_s:
                         self._close(ch)
                     self._add(ch, ml)
@@ -182,8 +182,8 @@ class Meter:
                 if dev.overflow:
                     ch.flags |= SENSOR_FAULT
                     dev.overflow = 0
-                age = dev.pending(nk)
-                if age >= 0 and now - age / 1000 < ch.istart + ch.interval_s:
+                age = dev.pending(pk)
+                if age >= 0 and pw - age / 1000 < ch.istart + ch.interval_s:
                     continue  # an unconfirmed edge may still be a pulse of this interval
             if not self.clock.synced:
                 ch.flags |= UNSYNCED

@@ -41,6 +41,7 @@ class RawRepl:
         self.noise = bytearray()
         self.in_raw = False
         self.raw_paste: bool | None = None  # unknown until the first exec
+        self._rx = bytearray()  # read from the port, not consumed yet
 
     @property
     def where(self) -> str:
@@ -49,17 +50,25 @@ class RawRepl:
     def read_until(self, marker: bytes, timeout_s: float | None = None) -> bytes:
         """Bytes up to and including `marker`; BoardNotMicroPython on timeout."""
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
-        buf = bytearray()
-        while not buf.endswith(marker):
+        while (i := self._rx.find(marker)) < 0:
             if time.monotonic() > deadline:
                 raise BoardNotMicroPython(
                     f"no answer {marker!r} from the board", where=self.where,
-                    why=f"last bytes seen: {bytes(buf[-80:])!r}",
+                    why=f"last bytes seen: {bytes(self._rx[-80:])!r}",
                     todo="check that the board runs MicroPython and the cable carries data")
-            chunk = self.ser.read(max(1, min(self.ser.in_waiting, 4096)))
-            if chunk:
-                buf += chunk
-        return bytes(buf)
+            self._fill()
+        end = i + len(marker)
+        out = bytes(self._rx[:end])
+        del self._rx[:end]
+        return out
+
+    def _fill(self) -> None:
+        chunk = self.ser.read(max(1, min(self.ser.in_waiting, 4096)))
+        if chunk:
+            self._rx += chunk
+
+    def _pending(self) -> bool:
+        return bool(self._rx) or bool(self.ser.in_waiting)
 
     def interrupt(self, *, tries: int = 1, gap_s: float = 0.1) -> None:
         """Ctrl-C `tries` times: stops a running program (or an app in its boot window)."""
@@ -70,21 +79,33 @@ class RawRepl:
 
     def _drain(self) -> None:
         while self.ser.in_waiting:
-            self.noise += self.ser.read(self.ser.in_waiting)
+            self._rx += self.ser.read(self.ser.in_waiting)
+        self.noise += self._rx
+        self._rx.clear()
 
-    def enter(self, *, timeout_s: float = 3.0) -> None:
-        """Enter the raw REPL from whatever state the board is in (prompt, program, raw REPL)."""
-        self.ser.write(b"\r" + _CTRL_C + _CTRL_C)
-        time.sleep(0.05)
-        self._drain()
-        self.ser.write(b"\r" + _CTRL_A)
-        try:
-            self.noise += self.read_until(_RAW_PROMPT, timeout_s)
-        except BoardNotMicroPython as exc:
-            raise BoardNotMicroPython(
-                "the board does not answer like MicroPython", where=self.where, why=exc.why,
-                todo="flash MicroPython first (see docs/INSTALLER.md), or pick the right port; "
-                     "a board stuck in its bootloader needs its RESET button") from None
+    def enter(self, *, timeout_s: float = 6.0) -> None:
+        """Enter the raw REPL from whatever state the board is in (prompt, program, raw REPL).
+
+        Ctrl-C is repeated until the raw prompt appears, so a board that is booting is caught
+        in its provisioning window, before its app arms the watchdog.
+        """
+        deadline = time.monotonic() + timeout_s
+        last = ""
+        while True:
+            self.ser.write(b"\r" + _CTRL_C + _CTRL_C)
+            time.sleep(0.1)
+            self._drain()
+            self.ser.write(b"\r" + _CTRL_A)
+            try:
+                self.noise += self.read_until(_RAW_PROMPT, 0.4)
+                break
+            except BoardNotMicroPython as exc:
+                last = exc.why
+            if time.monotonic() > deadline:
+                raise BoardNotMicroPython(
+                    "the board does not answer like MicroPython", where=self.where, why=last,
+                    todo="flash MicroPython first (see docs/INSTALLER.md), or pick the right "
+                         "port; a board stuck in its bootloader needs its RESET button")
         self.in_raw = True
 
     def exit(self) -> None:
@@ -126,14 +147,15 @@ class RawRepl:
 
     def _read_exact(self, n: int) -> bytes:
         deadline = time.monotonic() + self.timeout_s
-        buf = b""
-        while len(buf) < n:
+        while len(self._rx) < n:
             if time.monotonic() > deadline:
                 raise BoardNotMicroPython("the board stopped answering", where=self.where,
-                                          why=f"waited for {n} bytes, got {buf!r}",
+                                          why=f"waited for {n} bytes, got {bytes(self._rx)!r}",
                                           todo="unplug and replug the board, then retry")
-            buf += self.ser.read(n - len(buf))
-        return buf
+            self._fill()
+        out = bytes(self._rx[:n])
+        del self._rx[:n]
+        return out
 
     def _paste(self, data: bytes) -> None:
         """Raw-paste: send at most `window` bytes until the board grants more with \\x01."""
@@ -141,7 +163,7 @@ class RawRepl:
         remain = window
         i = 0
         while i < len(data):
-            while remain == 0 or self.ser.in_waiting:
+            while remain == 0 or self._pending():
                 b = self._read_exact(1)
                 if b == b"\x01":
                     remain += window

@@ -12,6 +12,7 @@ then compare the subscriber's readings with the boards' ground truth.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import time
@@ -195,6 +196,9 @@ class _Run:
         in_period = [m for m in msgs
                      if Delivered.key_of(m)[2] + int(m.get("length_s", 900)) <= self.t1]
         comparison = compare(self.truth.within(self.t1), in_period)
+        (self.workdir / "comparison.json").write_text(json.dumps(
+            {**comparison.as_dict(), "lost": comparison.lost, "invented": comparison.invented,
+             "altered": comparison.altered, "notes": self.notes}, indent=1))
         stored = gw.query("SELECT COUNT(*) FROM readings WHERE interval_start + interval_s "
                           "<= ?", (int(self.t1),))[0][0]
         normalised = gw.query("SELECT COUNT(*) FROM series WHERE interval_start + interval_s "

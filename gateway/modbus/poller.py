@@ -151,6 +151,10 @@ class BusPoller:
             specs = dev.settings.specs(energy=False)
             if not specs:
                 continue
+            if self.clock.now() - due > self.settings.power_period_s:
+                # Woken (or held up) past the next period: a value labelled `due` would lie.
+                dev.counters["late"] += 1
+                continue
             values = await self._read(dev, specs)
             if values is None:
                 continue

@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any, Protocol
 
 from gateway import registry
@@ -112,12 +113,11 @@ class Normaliser:
         if result.readings and self.on_outbox is not None:
             self.on_outbox()
         if self.sink is not None:
-            live = [r for r in result.readings if "backfill" not in r.flags]
-            old = [r for r in result.readings if "backfill" in r.flags]
-            if live:
-                self.sink.deliver_readings(ReadingBatch(tuple(live), live=True))
-            if old:
-                self.sink.deliver_readings(ReadingBatch(tuple(old), live=False))
+            # Consumers judge each channel in time order: batches follow interval starts, a
+            # new batch wherever live data and backfill alternate.
+            ordered = sorted(result.readings, key=lambda r: r.start)
+            for backfill, run in groupby(ordered, key=lambda r: "backfill" in r.flags):
+                self.sink.deliver_readings(ReadingBatch(tuple(run), live=not backfill))
             for event in result.events:
                 self.sink.deliver_event(event)
         return result.rows
@@ -226,6 +226,7 @@ class Normaliser:
         step.events.extend(self._event(row) for row in rows)
         if rows:
             series.set_cursor(conn, "device_events", rows[-1]["id"])
+            step.rows += len(rows)
 
     def _event(self, row: sqlite3.Row) -> DeviceEvent:
         channel = None

@@ -69,10 +69,9 @@ class ManualClock:
         await self.settle(sleepers)
 
 
-def quarter_start() -> float:
+def quarter_start() -> int:
     """A quarter-hour boundary near real time (so nothing counts as backfill)."""
-    now = datetime.now(UTC).timestamp()
-    return (now // QUARTER) * QUARTER
+    return int(datetime.now(UTC).timestamp()) // QUARTER * QUARTER
 
 
 GATEWAY_TOML = """
@@ -90,6 +89,13 @@ writer_linger_ms = 1
 [sites.lodi]
 municipality = "LODI"
 gas_kwh_per_smc = 9.4227
+
+# No broker listens on port 1: messages wait in the outbox, where the tests look at them.
+[mqtt]
+host = "127.0.0.1"
+port = 1
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
 
 {plugin}
 """

@@ -157,6 +157,7 @@ async def test_misbehaving_plugins_never_block_ingest(running_gateway: Any) -> N
         assert len(got) == expected and got[0].unit == "kWh"
         status = await gw.health.snapshot()
         assert status["plugins"]["failing"]["errors"] == failing.counters["errors"]
+        assert "connected" in status["uplink"] and status["db"]["outbox_backlog"] >= 1
     assert example.stopped
 
 
