@@ -32,6 +32,7 @@ class App:
         cfg = self.cfg
         hal.attach(cfg)
         root = hal.flash_root()
+        gc.collect()
         from firmware.counter import FrameCounter
         from firmware.fqueue import FlashQueue
         from firmware.frames import FrameSink
@@ -58,11 +59,13 @@ class App:
             ch = self.config_errors[i][0]
             self.event("config_error", ch if ch is not None and ch < 255 else None, i + 1)
         self._apply_overrides()
+        gc.collect()  # compiling a module needs contiguous blocks: start each from a clean heap
         from firmware.meter import Meter
 
         self.meter = Meter(hal, cfg, self.state, self.clock, self.emit, self.event)
         self.meter.upload = self.upload
         self.meter.resume(cause)
+        gc.collect()
         from firmware.session import Session
 
         self.session = Session(self)
@@ -180,6 +183,7 @@ class App:
         self.hal.freeze_clock()
         self.meter.step()
         self.meter.persist()
+        self.status()  # a last STATUS: the simulator sees the final counters
         import time
 
         t0 = time.ticks_ms()

@@ -103,8 +103,8 @@ class BoardHal:
         self._pins[ch] = p
         return p.value()
 
-    def pulse_poll(self, ch):
-        pass  # edges arrive by interrupt
+    def pulse_poll(self, ch, until):
+        return False  # edges arrive by interrupt
 
     # -- board sensors --------------------------------------------------------------------------
     def supply_mv(self):

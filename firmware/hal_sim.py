@@ -30,22 +30,6 @@ class _Pin:
         return self.level
 
 
-def _train(start, n, period, width, bounce, bounce_ms, release_bounce, active):
-    """Edges (ms, level) of n pulses; bouncing contacts alternate before they settle."""
-    idle = 1 - active
-    i = 0
-    while n < 0 or i < n:
-        t = start + i * period
-        for k in range(2 * bounce):
-            yield t + k * bounce_ms / (2 * bounce + 1), active if k % 2 == 0 else idle
-        yield t + (bounce_ms if bounce else 0), active
-        t += width
-        for k in range(2 * release_bounce):
-            yield t + k * bounce_ms / (2 * release_bounce + 1), idle if k % 2 == 0 else active
-        yield t + (bounce_ms if release_bounce else 0), idle
-        i += 1
-
-
 class SimHal:
     def __init__(self, state_dir, speed=1.0, start=None, feed=None, follow_server_time=None,
                  clock_synced=False, flash_kb=512, link="socket", modem=None, ticks_start=None):
@@ -81,23 +65,12 @@ class SimHal:
         self._isr = {}
         self._wdt_ms = 0
         self._wdt_last = 0
-        self._feed = None
-        self._sock = None
-        self._fbuf = b""
-        self._pending = None
-        self._feed_path = feed
         self.bd = None
+        self._feed = None
         if feed:
-            if feed.startswith("tcp:"):
-                import socket
+            from firmware.simfeed import SimFeed
 
-                host, port = feed[4:].rsplit(":", 1)
-                s = socket.socket()
-                s.connect(socket.getaddrinfo(host, int(port))[0][-1])
-                s.setblocking(False)
-                self._sock = s
-            else:
-                self._feed = open(feed)
+            self._feed = SimFeed(feed, self._ms0)
 
     # -- clock ----------------------------------------------------------------------------------
     def start_clock(self):
@@ -164,50 +137,10 @@ class SimHal:
     def rand(self):
         return random.random()
 
-    # -- feed -----------------------------------------------------------------------------------
-    def _line(self):
-        if self._feed is not None:
-            ln = self._feed.readline()
-            return ln if ln else None
-        if self._sock is not None:
-            try:
-                d = self._sock.recv(512)
-                if d:
-                    self._fbuf += d
-            except OSError:
-                pass
-            i = self._fbuf.find(b"\n")
-            if i < 0:
-                return None
-            ln = self._fbuf[:i].decode()
-            self._fbuf = self._fbuf[i + 1 :]
-            return ln
-        return None
-
+    # -- feed ----------------------------------------------------------------------------------
     def _pump(self):
-        now = self._sim_ms()
-        while True:
-            if self._pending is None:
-                ln = self._line()
-                if ln is None:
-                    return
-                ln = ln.strip()
-                if not ln or ln[0] == "#":
-                    continue
-                parts = ln.split()
-                w = parts[0]
-                if w == "now":
-                    at = 0
-                elif w[0] == "+":
-                    at = self._ms0 + int(float(w[1:]) * 1000)
-                else:
-                    at = int(float(w) * 1000)
-                self._pending = (at, parts[1:])
-            at, args = self._pending
-            if at > now:
-                return
-            self._pending = None
-            self._apply(at if at else now, args)
+        if self._feed is not None:
+            self._feed.pump(self._sim_ms(), self._apply)
 
     def _apply(self, at, args):
         cmd = args[0]
@@ -239,7 +172,9 @@ class SimHal:
                 period = float(kw.get("period_ms", "1000"))
                 n = int(kw.get("n", "1"))
             width = float(kw.get("width_ms", str(min(period / 2, 1000.0))))
-            g = _train(at, n, period, width, int(kw.get("bounce", "0")),
+            from firmware.simfeed import train
+
+            g = train(at, n, period, width, int(kw.get("bounce", "0")),
                        float(kw.get("bounce_ms", "2")), int(kw.get("release_bounce", "0")),
                        active)
             self._gens[ch] = g
@@ -337,10 +272,10 @@ class SimHal:
         finally:
             self._edge_ms = None
 
-    def pulse_poll(self, ch):
-        """Deliver the edges that are due, at most 128 per call (ring of 256 in the firmware)."""
+    def pulse_poll(self, ch, until):
+        """Deliver due edges, at most 128 per call (ring of 256); True if more are due."""
         self._pump()
-        now = self._sim_ms()
+        now = min(self._sim_ms(), int(until * 1000))  # edges up to the meter pass's time
         nxt = self._next.get(ch)
         k = 0
         while nxt is not None and nxt[0] <= now and k < 128:
@@ -353,8 +288,9 @@ class SimHal:
         if nxt is None:
             self._next.pop(ch, None)
             self._gens.pop(ch, None)
-        else:
-            self._next[ch] = nxt
+            return False
+        self._next[ch] = nxt
+        return nxt[0] <= now  # more edges are due: drain, then call again
 
     # -- board sensors --------------------------------------------------------------------------
     def supply_mv(self):

@@ -48,7 +48,10 @@ class Meter:
         self._last_save = hal.ticks_ms()
         self.grace_s = cfg["close_grace_s"]
         self.tick_ms = cfg["tick_ms"]
+        import gc
+
         for c in cfg["channels"]:
+            gc.collect()
             if c["type"] == "ct":
                 from firmware.ct import CtChannel
 
@@ -167,18 +170,20 @@ class Meter:
                         ch.flags |= SENSOR_FAULT
                     self._integrate(ch, hal.now(), p)
             else:
-                hal.pulse_poll(ch.id)
-                pk = hal.ticks_ms()  # `now` stays the pass's time: channels close together
-                pw = hal.now()
                 out = self._ticks
-                dev.drain(pk, out)
                 ml = ch.cfg["pulse_ml"] if ch.unit == "L" else 1000
-                for tk in out:
-                    w = pw - hal.ticks_diff(pk, tk) / 1000
-                    while w >= ch.istart + ch.interval_s:
-                        self._close(ch)
-                    self._add(ch, ml)
-                out.clear()
+                more = True
+                while more:  # the simulated IRQ hands over edges in bounded batches
+                    more = hal.pulse_poll(ch.id, now)
+                    pk = hal.ticks_ms()  # `now` stays the pass's time: channels close together
+                    pw = hal.now()
+                    dev.drain(pk, out)
+                    for tk in out:
+                        w = pw - hal.ticks_diff(pk, tk) / 1000
+                        while w >= ch.istart + ch.interval_s:
+                            self._close(ch)
+                        self._add(ch, ml)
+                    out.clear()
                 if dev.overflow:
                     ch.flags |= SENSOR_FAULT
                     dev.overflow = 0

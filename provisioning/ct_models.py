@@ -52,7 +52,7 @@ CT_MODELS: dict[str, CtModel] = {m.name: m for m in (
     CtModel("SCT-013-050", 50.0, "voltage", 1.0),
     CtModel("SCT-013-060", 60.0, "voltage", 1.0),
     CtModel("SCT-016", 120.0, "current", 0.040, "needs the on-board burden resistor"),
-    CtModel("SCT-019", 200.0, "current", 0.0333, "needs the on-board burden resistor"),
+    CtModel("SCT-019", 200.0, "current", 0.2 / 6, "needs the on-board burden resistor"),
 )}
 
 

@@ -68,6 +68,7 @@ class BoardProcess:
         self.stop_requested = False  # set by the runner once the gateway stored everything
         self.settled = self.t_end + 120  # by then every interval of the period is closed
         self.final_segment = False
+        self._cut_seen: float | None = None
         self._channel_names = {ch.index: ch.name for ch in self.dev.channels}
 
     # -- virtual clock estimate ----------------------------------------------------------------
@@ -101,7 +102,10 @@ class BoardProcess:
                     (self.state_dir / "reset_cause").write_text("watchdog")
                 else:
                     self.stats.power_cuts += 1
-                seg_start = cut[1]
+                # the HAL applies `cut` when it reaches it, possibly a little late: keep the
+                # planned off time, counted from the real cut, so the clock never goes back
+                actual = self._cut_seen if self._cut_seen is not None else cut[0]
+                seg_start = max(cut[1], actual + (cut[1] - cut[0]))
         except Exception as exc:  # reported in the run result, never swallowed silently
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
             raise
@@ -110,6 +114,7 @@ class BoardProcess:
 
     async def _segment(self, seg_start: float, cut_at: float | None) -> None:
         self.stats.segments += 1
+        self._cut_seen = None
         connected = asyncio.Event()
         writer_box: list[asyncio.StreamWriter] = []
 
@@ -199,6 +204,9 @@ class BoardProcess:
                     self.truth.add(self.dev.id, name, int(start) + i * int(length), int(reg),
                                    int(length))
                 self.stats.truth_lines += 1
+            elif line.startswith("@cut power at "):
+                self._cut_seen = float(line.rsplit(" ", 1)[1])
+                log.write(raw)  # type: ignore[attr-defined]
             elif line.startswith("@stat "):
                 doc = json.loads(line[6:])
                 self.stats.last_depth = int(doc.get("depth", -1))

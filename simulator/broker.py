@@ -6,6 +6,7 @@ speaks MQTT 3.1.1 only, so `protocol` tells the gateway and subscriber which ver
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -65,8 +66,11 @@ class Broker:
         if mosquitto:
             self.kind = "mosquitto"
             conf = self.workdir / "mosquitto.conf"
+            # As root, mosquitto drops to user "mosquitto", who cannot write the run's own
+            # directory: no persistence file, so sessions would not survive a restart.
+            user = ["user root"] if os.geteuid() == 0 else []
             conf.write_text("\n".join([
-                f"listener {self.port} 127.0.0.1", "allow_anonymous true",
+                *user, f"listener {self.port} 127.0.0.1", "allow_anonymous true",
                 "persistence true", f"persistence_location {self.workdir}/",
                 "max_queued_messages 0", "max_inflight_messages 0",
                 "log_type error", "log_type warning",

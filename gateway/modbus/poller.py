@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.model import PluginResult
 from gateway.modbus.backoff import Backoff, Retry
 from gateway.modbus.bus import Bus
 from gateway.modbus.clock import Clock, next_boundary
 from gateway.modbus.errors import BusUnavailable, DeviceReadError
 from gateway.modbus.regmap import RegisterSpec
 from gateway.modbus.settings import DeviceSettings, ModbusSettings
+from gateway.model import PluginResult
 
 __all__ = ["BusPoller", "DeviceState", "MeterReading"]
 
@@ -89,6 +89,7 @@ class BusPoller:
         self.counters["cycles"] += 1
         end = datetime.fromtimestamp(due, UTC)
         batch: list[tuple[DeviceState, MeterReading]] = []
+        swaps: list[PluginResult] = []
         for dev in self.devices:
             specs = dev.settings.specs(energy=True)
             if not specs:
@@ -103,7 +104,11 @@ class BusPoller:
                 self.log.warning("modbus reading too late, dropped (the interval becomes a gap)",
                                  extra={"device": dev.device_id, "lag_s": round(lag, 1)})
                 continue
-            batch.extend((dev, r) for r in self._readings(dev, specs, values, end))
+            for reading in self._readings(dev, specs, values, end):
+                batch.append((dev, reading))
+                swap = self._swap(dev, reading)
+                if swap is not None:
+                    swaps.append(swap)
         if not batch:
             return
         try:
@@ -117,6 +122,8 @@ class BusPoller:
         self.counters["submitted"] += len(batch)
         for dev, r in batch:
             dev.last[r.channel] = r.register
+        for result in swaps:
+            await self._publish(result)
 
     def _readings(self, dev: DeviceState, specs: list[tuple[RegisterSpec, str]],
                   values: list[float], end: datetime) -> list[MeterReading]:
@@ -133,16 +140,40 @@ class BusPoller:
                                      "ignored", extra={"device": dev.device_id,
                                                        "channel": channel, "before_wh": before})
                     continue
-                # Register went down: the meter was replaced (or reset). Flag it so the
-                # normaliser counts from the new register instead of guessing a rollover.
-                flags = frozenset({"register_reset"})
                 dev.counters["resets"] += 1
-                self.log.warning("modbus energy register went down: flagged register_reset",
-                                 extra={"device": dev.device_id, "channel": channel,
-                                        "before_wh": before, "now_wh": wh})
+                if wh <= self.settings.reset_max_kwh * 1000:
+                    # A new meter counting from 0: flagged, its register is the interval's
+                    # energy (and no rollover is guessed from the decrease).
+                    flags = frozenset({"register_reset"})
             out.append(MeterReading(dev.device_id, channel, end, self.settings.interval_s, wh,
                                     flags, "Wh_export" if spec.direction == "export" else "Wh"))
         return out
+
+    def _swap(self, dev: DeviceState, r: MeterReading) -> PluginResult | None:
+        """A "meter_replaced" result for a register that went down (sent after it is stored)."""
+        before = dev.last.get(r.channel)
+        if before is None or r.register >= before:
+            return None
+        counted = "register_reset" in r.flags
+        # Not counted: a used meter's register is not this interval's energy; the normaliser
+        # records the amount as unknown (decision 004) and this result says why upstream.
+        self.log.warning("modbus energy register went down: meter replaced?", extra={
+            "device": dev.device_id, "channel": r.channel, "before_wh": before,
+            "now_wh": r.register, "counted_from_zero": counted})
+        return PluginResult(plugin=self.context.name, name="meter_replaced",
+                            device=dev.device_id, site=dev.settings.site, time=r.end,
+                            payload={"device": dev.device_id, "channel": r.channel,
+                                     "before_wh": before, "now_wh": r.register,
+                                     "counted_from_zero": counted})
+
+    async def _publish(self, result: PluginResult) -> bool:
+        try:
+            await self.context.publish(result)
+        except Exception as exc:  # storage trouble must not end the poll loop
+            self.log.error("modbus result not stored", extra={
+                "result": result.name, "device": result.device, "error": repr(exc)})
+            return False
+        return True
 
     async def poll_power(self, due: float) -> None:
         """Read every device's power registers and publish them as one result per device."""
@@ -160,15 +191,10 @@ class BusPoller:
                 continue
             watts = {ch: round(spec.to_base(v), 3) for (spec, ch), v in zip(specs, values,
                                                                              strict=True)}
-            try:
-                await self.context.publish(PluginResult(
+            if await self._publish(PluginResult(
                     plugin=self.context.name, name="power", device=dev.device_id, time=when,
-                    site=dev.settings.site, payload={"device": dev.device_id, "w": watts}))
-            except Exception as exc:  # storage trouble must not end the poll loop
-                self.log.error("modbus power result not stored", extra={
-                    "device": dev.device_id, "error": repr(exc)})
-                continue
-            self.counters["power_results"] += 1
+                    site=dev.settings.site, payload={"device": dev.device_id, "w": watts})):
+                self.counters["power_results"] += 1
 
     async def _read(self, dev: DeviceState,
                     specs: list[tuple[RegisterSpec, str]]) -> list[float] | None:
@@ -186,7 +212,11 @@ class BusPoller:
             dev.counters["skipped_bus"] += 1   # the bus backs off, not the device
             dev.last_error = str(exc)
             return None
-        except DeviceReadError as exc:
+        except Exception as exc:  # whatever one device does stays that device's problem
+            if not isinstance(exc, DeviceReadError):
+                self.log.error("modbus read failed unexpectedly", exc_info=exc, extra={
+                    "device": dev.device_id, "bus": self.bus.name})
+                exc = DeviceReadError(dev.device_id, "?", repr(exc))
             if exc.lost_connection:
                 self.bus.lost(exc.reason)
                 dev.counters["skipped_bus"] += 1

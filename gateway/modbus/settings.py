@@ -19,7 +19,7 @@ from gateway.modbus.regmap import RegisterMap, RegisterSpec, load_map
 __all__ = ["BusSettings", "DeviceSettings", "ModbusSettings", "parse_settings"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")   # fits the registry's "<plugin>:<name>" device ids
-_TOP = {"interval_s", "power_period_s", "max_lag_s", "backoff", "buses"}
+_TOP = {"interval_s", "power_period_s", "max_lag_s", "reset_max_kwh", "backoff", "buses"}
 _BACKOFF = {"initial_s", "maximum_s", "jitter"}
 _BUS = {"name", "type", "host", "port", "serial", "baudrate", "parity", "stopbits", "bytesize",
         "timeout_s", "retries", "devices"}
@@ -74,6 +74,8 @@ class ModbusSettings:
     backoff_maximum_s: float = 300.0
     backoff_jitter: float = 0.5
     buses: tuple[BusSettings, ...] = ()
+    reset_max_kwh: float = 20.0          # a register that went down to at most this is a new
+                                         # meter counting from 0 (flag register_reset)
 
 
 class _Checker:
@@ -117,6 +119,7 @@ def parse_settings(options: dict[str, Any]) -> tuple[ModbusSettings | None, list
     power = c.get(options, "power_period_s", "", 0, _integer(0, 3600),
                   "0 (off) or a period of 1..3600 seconds")
     lag = c.get(options, "max_lag_s", "", 60.0, _number(1, 600), "1..600 seconds")
+    reset_max = c.get(options, "reset_max_kwh", "", 20.0, _number(0, 1e6), "0..1000000 kWh")
     backoff = options.get("backoff", {})
     if not isinstance(backoff, dict):
         c.problems.append("backoff: must be a table with initial_s, maximum_s, jitter")
@@ -132,21 +135,23 @@ def parse_settings(options: dict[str, Any]) -> tuple[ModbusSettings | None, list
         raw_buses = []
     buses = [_bus(c, raw, f"buses[{i}].") for i, raw in enumerate(raw_buses)]
     _unique(c, [(b.name, f"buses[{i}].name") for i, b in enumerate(buses) if b], "bus name")
-    _unique(c, [(b.address, f"buses[{i}]") for i, b in enumerate(buses) if b],
-            "serial port or TCP host:port (one bus entry per port: it has one lock)")
+    _unique(c, [(b.address, f"buses[{i}]") for i, b in enumerate(buses) if b], "bus address",
+            hint="; list every device of a serial port or TCP host:port under one bus entry, "
+                 "which holds the one lock of that bus")
     _unique(c, [(d.name, f"buses[{i}].devices[{j}].name") for i, b in enumerate(buses) if b
                 for j, d in enumerate(b.devices)], "device name")
     if c.problems:
         return None, c.problems
     return ModbusSettings(interval, power, float(lag), float(initial), float(maximum),
-                          float(jitter), tuple(b for b in buses if b)), []
+                          float(jitter), tuple(b for b in buses if b), float(reset_max)), []
 
 
-def _unique(c: _Checker, items: list[tuple[Any, str]], what: str) -> None:
+def _unique(c: _Checker, items: list[tuple[Any, str]], what: str, hint: str = "") -> None:
     seen: dict[Any, str] = {}
     for value, where in items:
         if value in seen:
-            c.problems.append(f"{where}: {what} {value!r} is already used at {seen[value]}")
+            c.problems.append(f"{where}: {what} {value!r} is already used at {seen[value]}"
+                              f"{hint}")
         seen.setdefault(value, where)
 
 

@@ -39,7 +39,8 @@ __all__ = ["Normaliser", "Sink"]
 
 log = logging.getLogger("gateway.normaliser")
 
-BATCH_ROWS = 500    # readings per transaction: bounds how long ingest waits for the writer
+BATCH_ROWS = 250    # readings per transaction (~70 ms on a slow CPU): bounds how long an ingest
+                    # commit waits behind the normaliser on the single writer thread
 
 
 class Sink(Protocol):

@@ -3,9 +3,11 @@
 A plugin is a class registered in the entry-point group ``meterkit.plugins``; the operator enables
 it in ``gateway.toml`` under ``[plugins.<name>]``. The host instantiates it as
 ``PluginClass(config, context)`` where ``config`` is that table (validated by the plugin's
-``validate_config``) and ``context`` is a :class:`PluginContext`. Every hook is optional and async.
-Hooks run in the plugin's own task with its own bounded queue: a slow or failing plugin never
-blocks ingest; its exceptions are caught, logged and counted by the host.
+``validate_config``) and ``context`` is a :class:`PluginContext`. Every hook is optional; all but
+``validate_config`` are async. Hooks run in the plugin's own task with its own bounded queue: a
+slow or failing plugin never blocks ingest; its exceptions are caught, logged and counted by the
+host. The one thing the host cannot contain is blocking the event loop (CPU-heavy work,
+``time.sleep``, blocking I/O): do that in ``asyncio.to_thread``. Decisions: ADR 005.
 
 `tests/gateway/service/test_hookspecs.py` fails when a hook here lacks a docstring or when the
 host calls a hook that is not listed here.
@@ -67,7 +69,8 @@ class PluginContext(Protocol):
     async def series(
         self, *, device: str, channel: str, start: datetime, end: datetime
     ) -> list[Reading]:
-        """Read-only query of normalised readings in [start, end), ordered by interval start."""
+        """Read-only query of normalised readings in [start, end) of one channel (its name, e.g.
+        "el1"), ordered by interval start."""
 
     def sites(self) -> dict[str, dict[str, Any]]:
         """The configured sites (name, municipality, altitude, degree days, climate zone...)."""

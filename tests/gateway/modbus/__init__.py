@@ -1,0 +1,1 @@
+"""Tests of the Modbus input plugin (gateway/modbus)."""

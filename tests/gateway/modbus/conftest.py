@@ -22,7 +22,7 @@ import pytest
 from gateway.config import load_config
 from gateway.modbus.plugin import ModbusPlugin
 from gateway.plugins.runner import Backoff as HostBackoff
-from gateway.registry import add_device
+from gateway.registry import add_device, get_device
 from gateway.service import Gateway
 from gateway.store.db import Database
 from tests.support.ports import free_port
@@ -145,6 +145,8 @@ def modbus_gateway(tmp_path: Path) -> Callable[..., Any]:
         db = await Database.open(config.gateway.db_path)
         try:
             for device_id, entry in ModbusPlugin.registry_entries(options).items():
+                if await db.read(get_device, device_id) is not None:
+                    continue   # a restart on the same database
                 await db.write(add_device, None, device_id, None,
                                site=entry["site"] or config.gateway.site,
                                channels=entry["channels"])

@@ -154,7 +154,7 @@ async def test_power_is_polled_faster_and_published(modbus_gateway: Any) -> None
         await server.stop()
 
 
-async def test_replaced_meter_is_flagged_end_to_end(modbus_gateway: Any) -> None:
+async def test_replaced_meters_are_flagged_end_to_end(modbus_gateway: Any) -> None:
     t0 = quarter_start()
     b = [t0 + k * QUARTER for k in range(1, 5)]
     main, pv = Meter(1, "sdm630"), Meter(2, "sdm120")
@@ -163,23 +163,43 @@ async def test_replaced_meter_is_flagged_end_to_end(modbus_gateway: Any) -> None
     clock = ManualClock(t0 + 3)
     try:
         async with modbus_gateway(plugin_toml(server.port), clock, sleepers=1) as run:
-            # B3: the new meter is still booting and answers 0.0 (ignored, not a reset);
-            # B4: it counts from 0.5 kWh. The old meter's 52.5 kWh must not turn into a rollover.
-            for when, kwh in zip(b, (52.125, 52.5, 0.0, 0.5), strict=True):
-                pv.set(import_energy=kwh)
+            # PV: a new meter; at B3 it is still booting and answers 0.0 (ignored, not a
+            # reset); at B4 it counts from 0.5 kWh. MAIN: swapped at B3 for a used meter
+            # showing 800 kWh, which is not this quarter's energy (decision 004: unknown).
+            for when, pv_kwh, main_kwh in zip(b, (52.125, 52.5, 0.0, 0.5),
+                                              (900.0, 900.5, 800.0, 800.25), strict=True):
+                pv.set(import_energy=pv_kwh)
+                main.set(import_energy=main_kwh)
                 await clock.advance_to(when, sleepers=1)
             rows = await run.wait_for(
-                "SELECT interval_start, register, flags FROM readings WHERE device_id = ? "
-                "ORDER BY interval_start", PV, rows=3)
-            assert rows == [(b[0] - QUARTER, 52125, 0), (b[1] - QUARTER, 52500, 0),
-                            (b[3] - QUARTER, 500, 0x20)]       # 0x20 = register_reset
-            await run.wait_for("SELECT 1 FROM series WHERE device_id = ?", PV, rows=2)
+                "SELECT device_id, interval_start, register, flags FROM readings "
+                "WHERE channel IN ('pv', 'grid_in') ORDER BY device_id, interval_start", rows=7)
+            q = QUARTER
+            assert rows == [(PV, b[0] - q, 52125, 0), (PV, b[1] - q, 52500, 0),
+                            (PV, b[3] - q, 500, 0x20),        # 0x20 = register_reset
+                            (MAIN, b[0] - q, 900000, 0), (MAIN, b[1] - q, 900500, 0),
+                            (MAIN, b[2] - q, 800000, 0), (MAIN, b[3] - q, 800250, 0)]
+            await run.wait_for("SELECT 1 FROM series WHERE channel IN ('pv', 'grid_in')",
+                               rows=4)
             assert summary(await series(run, PV, "pv")) == [
-                (b[1] - QUARTER, 0.375, 52500, set()),
-                (b[3] - QUARTER, 0.5, 500, {"register_reset", "gap"}),
+                (b[1] - q, 0.375, 52500, set()),
+                (b[3] - q, 0.5, 500, {"register_reset", "gap"}),
             ]
-            counters = run.plugin.snapshot()["devices"][PV]
-            assert (counters["resets"], counters["zero_ignored"]) == (1, 1)
+            # The used meter's quarter has no value (unknown, not 800 kWh, not a rollover).
+            assert summary(await series(run, MAIN, "grid_in")) == [
+                (b[1] - q, 0.5, 900500, set()), (b[3] - q, 0.25, 800250, set())]
+            # Both swaps go upstream as results, whether or not the energy could be counted.
+            swaps = await run.wait_for(
+                "SELECT device, time, json_extract(payload, '$.before_wh'), "
+                "json_extract(payload, '$.now_wh'), "
+                "json_extract(payload, '$.counted_from_zero') FROM plugin_results "
+                "WHERE name = 'meter_replaced' ORDER BY time", rows=2)
+            assert swaps == [(MAIN, b[2], 900500, 800000, 0), (PV, b[3], 52500, 500, 1)]
+            assert await run.query("SELECT count(*) FROM outbox WHERE msg_id LIKE "
+                                   "'result:modbus:%'") == [(2,)]
+            counters = run.plugin.snapshot()["devices"]
+            assert (counters[PV]["resets"], counters[PV]["zero_ignored"]) == (1, 1)
+            assert counters[MAIN]["resets"] == 1
     finally:
         await server.stop()
 

@@ -36,7 +36,7 @@ def test_systemd_unit_is_hardened_and_drains() -> None:
     unit = (REPO / "deploy" / "meterkit-gateway.service").read_text()
     for line in ("User=meterkit", "ProtectSystem=strict", "ReadWritePaths=/var/lib/meterkit",
                  "NoNewPrivileges=yes", "PrivateTmp=yes", "Restart=on-failure",
-                 "TimeoutStopSec=90", "KillSignal=SIGTERM", "StandardOutput=journal",
+                 "TimeoutStopSec=120", "KillSignal=SIGTERM", "StandardOutput=journal",
                  "ExecStart=/opt/meterkit/venv/bin/meterkit gateway run --config "
                  "/etc/meterkit/gateway.toml"):
         assert f"\n{line}\n" in unit, line
@@ -49,3 +49,20 @@ def test_installer_dry_run_changes_nothing() -> None:
     assert run.returncode == 0, run.stderr
     assert "would run: systemctl enable meterkit-gateway.service" in run.stdout
     assert "dry run: nothing was changed" in run.stdout
+
+
+async def test_a_crashed_component_stops_the_service_with_exit_1(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from gateway.config import load_config
+    from gateway.health import Health
+    from gateway.service import run_gateway
+    from tests.gateway.service.conftest import write_config
+
+    async def broken(self: Health) -> None:
+        raise RuntimeError("health task bug")
+
+    monkeypatch.setattr(Health, "run", broken)
+    config = load_config(write_config(tmp_path), plugins={})
+    assert await run_gateway(config) == 1
+    crashed = [r for r in caplog.records if r.getMessage() == "gateway crashed"]
+    assert crashed and "health task bug" in crashed[0].error

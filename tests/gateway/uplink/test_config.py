@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 from gateway.uplink.config import validate_mqtt
@@ -49,3 +51,14 @@ def test_password_file(tmp_path: Path) -> None:
                               site="s", base_dir=tmp_path)
     assert errs == [] and cfg is not None and cfg.password == "s3cret"
     assert "s3cret" not in repr(cfg)
+
+
+def test_documented_example_is_valid() -> None:
+    """docs/MQTT.md's [mqtt] example uses only real keys (its files exist only on a gateway)."""
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "MQTT.md").read_text()
+    block = re.search(r"```toml\n(\[mqtt\].*?)```", doc, re.S)
+    assert block is not None
+    _, errs = validate_mqtt(tomllib.loads(block.group(1))["mqtt"], site="comune-x")
+    assert errs and all("does not exist or is not a file" in e for e in errs), errs
+    for schema in (Path(__file__).resolve().parents[3] / "docs" / "schemas").glob("*.json"):
+        assert f"schemas/{schema.name}" in doc, f"{schema.name} not documented"

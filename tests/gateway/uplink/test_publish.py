@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from gateway import outbox
 from gateway.store.db import Database
 from gateway.uplink.publisher import Publisher
@@ -16,6 +18,7 @@ from tests.gateway.uplink.helpers import (
     mqtt_config,
     wait_until,
 )
+from tests.gateway.uplink.schemas import validate
 from tests.support.mosquitto import Mosquitto
 
 
@@ -26,19 +29,23 @@ async def _drain(db: Database, timeout: float) -> None:
     await asyncio.wait_for(empty(), timeout)
 
 
-async def test_every_reading_once_in_order(tmp_path: Path, mosquitto: Mosquitto) -> None:
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_every_reading_once_in_order(tmp_path: Path, mosquitto: Mosquitto,
+                                           protocol: str) -> None:
     readings = list(fleet_readings(devices=3, intervals=40))        # 240 readings
     sub = Subscriber(mosquitto.port).start()
     assert await asyncio.to_thread(wait_until, lambda: sub.client.is_connected(), 5)
     db = await Database.open(tmp_path / "g.db")
     await fill(db, readings)
-    pub = Publisher(db, mqtt_config(mosquitto.port))
+    pub = Publisher(db, mqtt_config(mosquitto.port, protocol=protocol))
     task = asyncio.create_task(pub.run())
     try:
         await _drain(db, 20)
         assert await asyncio.to_thread(wait_until, lambda: len(sub.readings()) >= 240, 10)
         unique, dups = check_delivery(readings, sub.readings())
         assert (unique, dups) == (240, 0)
+        for p in sub.readings():
+            validate(p)
         assert await db.read(outbox.counts) == {"pending": 0, "delivered": 240,
                                                 "quarantined": 0}
         assert pub.stats.delivered == 240

@@ -1,0 +1,193 @@
+"""Provision, rotate and decommission one board: the steps in a safe order, each verified.
+
+Order for a new board: the key is registered first (gateway registry or sealed bundle), so it
+exists somewhere safe before any board uses it; then firmware and config are written and
+verified; if that fails before config.json was renamed into place, the registration is
+rolled back, so registry and board never disagree about the key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from provisioning.board import Board, BoardInfo
+from provisioning.channels import Channel
+from provisioning.device_config import DeviceConfig, config_hash
+from provisioning.errors import (
+    FirmwareVersionError,
+    ProvisioningError,
+    SelfTestFailed,
+    VerificationMismatch,
+)
+from provisioning.firmware_files import FirmwareImage
+from provisioning.identity import format_id, new_key
+from provisioning.record import DeviceRecord
+from provisioning.registrars import Registrar
+from provisioning.selftest import SelfTest, run_selftest
+
+__all__ = ["Flashed", "Plan", "decommission", "flash", "provision", "rotate"]
+
+Progress = Callable[[str, int, int], None]
+CONFIG = "config.json"
+
+
+def _quiet(_step: str, _done: int, _total: int) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What the installer asked for one board."""
+
+    device_id: int
+    site: str
+    channels: tuple[Channel, ...]
+    gateway_host: str
+    gateway_port: int
+    building: str = ""
+    apn: str = ""
+    replace: bool = False
+
+
+@dataclass(slots=True)
+class Flashed:
+    """The result of writing a board; `key` is kept out of reprs and logs."""
+
+    device_id: str
+    config_hash: int
+    board: BoardInfo | None = None
+    selftest: SelfTest | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    firmware: str = ""
+    config_written: bool = False
+    key: bytes = field(default=b"", repr=False)
+
+
+def flash(board: Board, cfg: DeviceConfig, image: FirmwareImage | None, *,
+          expect_fw: tuple[int, ...] | None, out: Flashed, progress: Progress = _quiet,
+          reboot: bool = True) -> Flashed:
+    """Write firmware (unless `image` is None) and config, verify, self-test, reboot."""
+    info = out.board = board.connect()
+    if image is None and info.firmware is None:
+        raise FirmwareVersionError("no meterkit firmware on the board", where=board.where,
+                                   todo="run without --config-only to install it")
+    if image is None and expect_fw and info.firmware != tuple(expect_fw):
+        raise FirmwareVersionError(
+            f"board runs firmware {_v(info.firmware)}, this tool writes configs for "
+            f"{_v(expect_fw)}", where=board.where, todo="run without --config-only to update "
+            "the firmware, or use the meterkit release that matches the board")
+    if image is not None and 0 <= info.free_bytes < image.size + 16384:
+        raise ProvisioningError(f"only {info.free_bytes} bytes free on the board",
+                                where=board.where, todo="erase the board's filesystem "
+                                "(docs/INSTALLER.md) and retry")
+    todo = list(image.files.items()) if image else []
+    total = len(todo) + 1
+    for i, (path, data) in enumerate(todo):
+        out.files[path] = board.put_file(path, data)
+        progress(path, i + 1, total)
+    out.files[CONFIG] = board.put_file(CONFIG, cfg.text().encode())
+    out.config_written = True
+    progress(CONFIG, total, total)
+    for path, sha in out.files.items():     # read back after the renames, not just the temps
+        got = board.sha256(path)
+        if got != sha:
+            raise VerificationMismatch("file on the board changed after writing",
+                                       where=f"{board.where}:{path}", why=f"{got} != {sha}",
+                                       todo="retry; if it repeats the board's flash is failing")
+    info = board.probe()
+    want_fw = image.version if image else expect_fw
+    if want_fw and info.firmware != tuple(want_fw):
+        raise FirmwareVersionError(f"board reports firmware {_v(info.firmware)} after writing "
+                                   f"{_v(want_fw)}", where=board.where, todo="retry")
+    out.firmware = _v(info.firmware)
+    modules = [p[9:-3] for p in (image.files if image else {}) if p.startswith("firmware/")
+               and not p.endswith(("__init__.py", "main_sim.py"))]
+    st = out.selftest = run_selftest(board, modules)
+    if st.failed:
+        raise SelfTestFailed("self-test failed: " + ", ".join(st.failed), where=board.where,
+                             why="; ".join(f"{k}: {st.checks[k][1]}" for k in st.failed),
+                             todo="fix the wiring/SIM named above and run "
+                                  "`meterkit provision check`")
+    if st.device_id != cfg.device_id or st.config_hash != cfg.hash():
+        raise VerificationMismatch("the board reads a different config than was written",
+                                   where=board.where, why=f"hash {st.config_hash} != "
+                                   f"{cfg.hash()}", todo="retry the provisioning")
+    if reboot:
+        board.reset()
+    return out
+
+
+def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareImage | None, *,
+              expect_fw: tuple[int, ...] | None = None, progress: Progress = _quiet,
+              reboot: bool = True, now: int | None = None) -> Flashed:
+    """Register, then write the board; roll the registration back if the board never got it."""
+    key = new_key()
+    cfg = DeviceConfig(plan.device_id, key, plan.gateway_host, plan.gateway_port, plan.channels,
+                       modem={"apn": plan.apn} if plan.apn else None)
+    did = format_id(plan.device_id)
+    fw = image.version_text if image else _v(expect_fw)
+    record = registrar.check(DeviceRecord(
+        did, "replace" if plan.replace else "add", int(now or time.time()), site=plan.site,
+        key=key, channels={str(c.index): c.registry(plan.building) for c in plan.channels},
+        config_hash=cfg.hash(), firmware=fw, building=plan.building))
+    registrar.apply(record)
+    out = Flashed(did, cfg.hash(), key=key)
+    try:
+        return flash(board, cfg, image, expect_fw=expect_fw, out=out, progress=progress,
+                     reboot=reboot)
+    except BaseException:
+        if not out.config_written:
+            registrar.rollback(record)
+        raise
+
+
+def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | None = None,
+           now: int | None = None) -> Flashed:
+    """A new key for the board on `board`: read its config, swap the key, write, verify."""
+    board.connect()
+    raw = board.read_file(CONFIG)
+    if raw is None:
+        raise ProvisioningError("the board has no config", where=board.where,
+                                todo="provision it with `meterkit provision device`")
+    cfg = json.loads(raw)
+    key = new_key()
+    cfg["key"] = key.hex()
+    text = json.dumps(cfg, indent=1, sort_keys=True) + "\n"
+    did = format_id(int(cfg["device_id"]))
+    record = registrar.check(DeviceRecord(did, "rotate", int(now or time.time()), key=key,
+                                          config_hash=config_hash(text, key.hex()),
+                                          firmware=_v(expect_fw)))
+    registrar.apply(record)
+    out = Flashed(did, config_hash(text, key.hex()), key=key)
+    try:
+        out.files[CONFIG] = board.put_file(CONFIG, text.encode())
+        out.config_written = True
+    except BaseException:
+        registrar.rollback(record)
+        raise
+    board.reset()
+    return out
+
+
+def decommission(device_id: int, registrar: Registrar, board: Board | None, *,
+                 now: int | None = None) -> bool:
+    """Remove the device from the gateway; if its board is connected, delete its config (and
+    so its key) from the board first. Returns whether a config was removed from a board."""
+    removed = False
+    if board is not None:
+        board.connect()
+        raw = board.read_file(CONFIG)
+        if raw is not None and int(json.loads(raw)["device_id"]) != device_id:
+            raise ProvisioningError(f"the board on the port is not {format_id(device_id)}",
+                                    where=board.where, todo="connect the right board")
+        removed = board.remove(CONFIG)
+        board.reset()
+    registrar.apply(DeviceRecord(format_id(device_id), "remove", int(now or time.time())))
+    return removed
+
+
+def _v(version: tuple[int, ...] | None) -> str:
+    return ".".join(str(x) for x in version) if version else "?"
