@@ -112,6 +112,13 @@ def prune_batch(conn: sqlite3.Connection, policy: RetentionPolicy, now: float) -
             "AND NOT EXISTS (SELECT 1 FROM device_events e WHERE e.device_id = f.device_id "
             "AND e.frame_counter = f.counter AND e.id > ?) LIMIT ?)",
             (keep_cutoff, e_cursor if e_cursor is not None else -1, policy.batch)).rowcount
+    if _has_table(conn, "outbox"):
+        # delivered rows are history only; without this the outbox grows ~35k rows per channel
+        # a year until the size cap refuses new frames
+        from gateway.outbox import prune_delivered
+
+        out["outbox"] = prune_delivered(conn, keep_days=policy.keep_days, now=now,
+                                        limit=policy.batch)
     return out
 
 

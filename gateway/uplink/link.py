@@ -5,7 +5,8 @@ socket I/O; it is started after each successful TCP/TLS connect and ends when th
 drops (``reconnect_on_failure=False``), because reconnecting is ours: :class:`Backoff` adds the
 jitter paho's built-in reconnect lacks. The blocking ``connect()`` (DNS, TCP, TLS handshake) runs
 in a worker thread. Every paho callback only hands its arguments to the event loop with
-``loop.call_soon_threadsafe``; all state lives on the asyncio side.
+``loop.call_soon_threadsafe`` (PUBACKs in batches: one loop wake-up per burst); all state lives
+on the asyncio side.
 """
 
 from __future__ import annotations

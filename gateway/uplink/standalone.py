@@ -1,7 +1,8 @@
 """Run the publisher alone: ``python -m gateway.uplink.standalone --db G.db --config C.toml``.
 
 For tests, benchmarks and draining an outbox by hand; the gateway service runs the same
-:class:`Publisher` as one of its named tasks. Reads only the ``[mqtt]`` table of the TOML file.
+:class:`Publisher` as one of its named tasks. Reads the ``[mqtt]`` table of the TOML file (and
+``[gateway] site`` when ``mqtt.site`` is not set).
 SIGTERM/SIGINT shut down cleanly; the process exits 2 on an invalid config.
 """
 
@@ -23,7 +24,9 @@ from gateway.uplink.publisher import Publisher
 async def _main(db_path: Path, config: Path) -> int:
     with config.open("rb") as f:
         raw = tomllib.load(f)
-    cfg, problems = validate_mqtt(raw.get("mqtt", {}), base_dir=config.parent)
+    site = raw.get("gateway", {}).get("site")
+    cfg, problems = validate_mqtt(raw.get("mqtt", {}), site=site if isinstance(site, str) else None,
+                                  base_dir=config.parent)
     if cfg is None:
         for p in problems:
             logging.getLogger("gateway.uplink").error("%s: %s", config, p)

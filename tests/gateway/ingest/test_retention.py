@@ -60,3 +60,29 @@ async def test_prunes_only_normalised_and_delivered(tmp_path: Path) -> None:
         assert stack.server.stats.frames_duplicate == 1
     finally:
         await stack.stop()
+
+
+async def test_delivered_outbox_rows_are_pruned_after_keep_days(tmp_path: Path) -> None:
+    stack = await start_stack(tmp_path, make_devices(1))
+    try:
+        now = T0 + 40 * DAY
+
+        def fill(conn: sqlite3.Connection) -> None:
+            for n, (state, age_days) in enumerate(
+                    [("delivered", 31), ("delivered", 29), ("pending", 31), ("delivered", 45)]):
+                oid = outbox.add(conn, topic="t", payload=b"{}", stream="s", msg_id=f"m{n}")
+                if state == "delivered":
+                    outbox.mark_delivered(conn, [oid])
+                conn.execute("UPDATE outbox SET created_at = ?, delivered_at = "
+                             "CASE WHEN state = 'delivered' THEN ? END WHERE id = ?",
+                             (now - age_days * DAY, now - age_days * DAY, oid))
+
+        await stack.db.write(fill)
+        retention = Retention(stack.db, RetentionPolicy(keep_days=30, raw_days=7),
+                              clock=lambda: now)
+        counts = await retention.prune_now()
+        assert counts["outbox"] == 2                  # the two delivered more than 30 days ago
+        left = await stack.rows("SELECT msg_id, state FROM outbox ORDER BY msg_id")
+        assert left == [("m1", "delivered"), ("m2", "pending")]
+    finally:
+        await stack.stop()

@@ -1,0 +1,1 @@
+"""Tests for the MQTT uplink: outbox, publisher, messages, commands, against a real mosquitto."""
