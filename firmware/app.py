@@ -33,11 +33,11 @@ class App:
         hal.attach(cfg)
         root = hal.flash_root()
         gc.collect()
+        from firmware.clock import Clock
         from firmware.counter import FrameCounter
         from firmware.fqueue import FlashQueue
         from firmware.frames import FrameSink
         from firmware.state import State
-        from firmware.clock import Clock
 
         self.state = State(root + "/state")
         self.state.data["boot"] += 1

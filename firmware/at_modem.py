@@ -31,6 +31,7 @@ class AtModem:
         self.csq = 99
         self.open = False
         self.closed_urc = False
+        self.broken = False  # the stream itself ended (simulator restarted, UART gone)
 
     # -- low level -----------------------------------------------------------------------------
     async def _fill(self, timeout_ms):
@@ -40,6 +41,7 @@ class AtModem:
         except asyncio.TimeoutError:
             return False
         if not n:
+            self.broken = True
             raise AtError("modem stream closed")
         self._buf.extend(self._rxmv[0:n])
         return True

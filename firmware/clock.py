@@ -20,6 +20,7 @@ class Clock:
         if delta == 0:
             return 0
         if hal.set_time(server_time):
-            self.jump += delta
+            if not -self.max_drift_s <= delta <= self.max_drift_s:
+                self.jump += delta  # the meter realigns its intervals
             return delta
         return 0

@@ -21,6 +21,9 @@ class ModemLink:
         self.power_cycles = 0
 
     async def _modem(self):
+        if self._at is not None and self._at.broken:
+            self._at = None
+            self._ready = False
         if self._at is None:
             r, w = await self._hal.modem_stream(self._m)
             self._at = AtModem(self._hal, r, w, self._table)

@@ -2,9 +2,10 @@
 
     make -C ports/esp32 BOARD=ESP32_GENERIC FROZEN_MANIFEST=/path/to/meterkit/firmware/manifest.py
 
-Simulation-only modules (hal_sim, blockdev, main_sim) are left out.
+Simulation-only modules (hal_sim, simfeed, blockdev, main_sim) are left out.
 """
 
+# ruff: noqa: F821  (metadata, include, package: provided by the manifest runner)
 metadata(description="meterkit clamp-meter and gas-pulse board firmware", version="1.0.0")
 
 include("$(PORT_DIR)/boards/manifest.py")  # the port's own modules, asyncio included

@@ -8,6 +8,7 @@ records maps counter -> queue position), which makes replayed ACKs harmless.
 import array
 
 from micropython import const
+
 from protocol import codec, frame
 from protocol.errors import BadTag, ProtocolError
 from protocol.stream import Deframer

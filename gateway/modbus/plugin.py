@@ -52,7 +52,9 @@ class ModbusPlugin:
         out: dict[str, dict[str, Any]] = {}
         for bus in settings.buses:
             for dev in bus.devices:
-                channels = {ch: {"name": ch, "kind": "electric",
+                # modulus None: a meter's float register never wraps, so a drop is a meter
+                # swap (flagged by the poller), never a rollover
+                channels = {ch: {"name": ch, "kind": "electric", "modulus": None,
                                  "unit": "Wh_export" if spec.direction == "export" else "Wh"}
                             for spec, ch in dev.specs(energy=True)}
                 out[f"{plugin_name}:{dev.name}"] = {"site": dev.site, "channels": channels}

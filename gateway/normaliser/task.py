@@ -29,7 +29,7 @@ from gateway.config.model import Config
 from gateway.model import DeviceEvent, Reading, ReadingBatch
 from gateway.normalise.energy import IntervalAmount, RegisterSample, interval_amounts
 from gateway.normalise.errors import NormaliseError
-from gateway.normaliser.convert import ChannelError, SiteContext, to_reading
+from gateway.normaliser.convert import ChannelError, SiteContext, channel_spec, to_reading
 from gateway.outbox import add as outbox_add
 from gateway.store import series
 from gateway.store.db import Database
@@ -163,7 +163,8 @@ class Normaliser:
                    for row in group]
         previous = series.get_previous(conn, device_id, channel)
         try:
-            deltas = interval_amounts(previous, samples, length_s=length_s)
+            deltas = interval_amounts(previous, samples, length_s=length_s,
+                                      **_wrap(device.channels, channel))
         except NormaliseError as exc:
             log.error("readings rejected by normalisation", extra={
                 "device": device_id, "channel": channel, "error": str(exc)})
@@ -240,3 +241,13 @@ class Normaliser:
 
     def snapshot(self) -> dict[str, Any]:
         return {**self.counters, "last_run": self.last_run}
+
+
+def _wrap(channels: dict[str, dict[str, Any]], channel: str) -> dict[str, Any]:
+    """The register modulus of a channel when its spec declares one (`modulus`, None = never
+    wraps, e.g. a 64-bit Modbus register); otherwise the normalise default (2**32)."""
+    try:
+        spec = channel_spec(channels, channel)
+    except ChannelError:
+        return {}  # to_reading reports the unknown channel with its reason
+    return {"modulus": spec["modulus"]} if "modulus" in spec else {}

@@ -1,4 +1,3 @@
-# ruff: noqa: UP031  (MicroPython: %-formatting is its idiom)
 """MicroPython side of the AT driver unit test: byte-exact against a scripted fake UART.
 
 Prints "RESULT {json}" with what the driver wrote and what it returned.

@@ -35,7 +35,7 @@ def test_example_config_is_valid_and_complete() -> None:
     assert entries["modbus:fotovoltaico"] == {
         "site": "scuola",
         "channels": {"produzione": {"name": "produzione", "kind": "electric",
-                                    "unit": "Wh_export"}}}
+                                    "modulus": None, "unit": "Wh_export"}}}
     assert entries["modbus:quadro-generale"]["channels"]["prelievo"]["unit"] == "Wh"
 
 
