@@ -77,7 +77,8 @@ class AlertsPlugin:
                 getattr(self.context, "read", None)):
             self.db = self.context   # the host's database (proposed hook): no file of our own
         else:
-            self.db = self._own_db = await store.LocalDb.open(self.settings.state_db)
+            path = self.settings.state_db or self.context.state_dir / "alerts.db"
+            self.db = self._own_db = await store.LocalDb.open(path)
         self.engine.load(await self.db.read(store.load_states))
         self.limits.load(await self.db.read(store.get_kv, "ratelimits"))
         if self.settings.smtp is not None:

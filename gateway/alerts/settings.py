@@ -53,7 +53,7 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class AlertsSettings:
-    state_db: Path
+    state_db: Path | None
     language: str = "it"
     notify: tuple[str, ...] = ()        # recipients of rules that name none
     email_backfill: bool = False
@@ -93,7 +93,8 @@ def parse_settings(config: dict[str, Any]) -> tuple[AlertsSettings | None, list[
     """The typed settings (None if there are problems) and the problems as text."""
     problems: list[Problem] = []
     root = Table(config, "", problems)
-    state_db = root.take("state_db", "/var/lib/meterkit/alerts.db", _absolute)
+    # default: the plugin's own directory under the gateway state_dir (chosen at start)
+    state_db = root.take("state_db", None, _absolute)
     language = root.take("language", "it", as_choice(*LANGUAGES))
     recipients = _recipients(root.table("recipients"), language)
     notify = root.take("notify", (), _names)
@@ -106,7 +107,7 @@ def parse_settings(config: dict[str, Any]) -> tuple[AlertsSettings | None, list[
         root.problem("smtp", "missing", expected="an [plugins.alerts.smtp] table",
                      hint="recipients need a mail server")
     settings = AlertsSettings(
-        state_db=Path(state_db),
+        state_db=Path(state_db) if state_db else None,
         language=language,
         notify=notify,
         email_backfill=root.take("email_backfill", False, as_bool()),
