@@ -25,9 +25,12 @@ class FlashQueue:
         self.root = root
         self._seg_bytes = seg_bytes
         self._max_segs = max(3, max_bytes // seg_bytes)
-        self._rec = bytearray(MAX_REC)
-        self._mv = memoryview(self._rec)
-        self.frame = self._mv[_HDR:]  # frame bytes of the last record read start here
+        # Two buffers: appends (meter task, also boot scans and overflow drops) and reads
+        # (session task). A frame being sent stays intact while an interval closes, even
+        # across the awaits of the AT driver.
+        self._mv = memoryview(bytearray(MAX_REC))  # append / scan
+        self._rmv = memoryview(bytearray(MAX_REC))  # read
+        self.frame = self._rmv[_HDR:]  # frame bytes of the last record read start here
         self._segs = []  # sequence numbers, ascending
         self._lens = []  # valid length of each segment
         self.head_seq = 0
@@ -110,7 +113,7 @@ class FlashQueue:
             size = f.seek(0, 2)
             f.seek(0)
             while True:
-                n = self._read_rec(f)
+                n = self._read_rec(f, mv)
                 if n == 0:
                     break
                 if end >= count_from:
@@ -119,9 +122,8 @@ class FlashQueue:
                 end += _HDR + n + 4
         return end, size, count, last
 
-    def _read_rec(self, f):
-        """Read one record at the file position into the buffer; frame length or 0 if none."""
-        mv = self._mv
+    def _read_rec(self, f, mv):
+        """Read one record at the file position into mv; frame length or 0 if none."""
         if f.readinto(mv[0:_HDR]) != _HDR or mv[0] != _MAGIC:
             return 0
         n = (mv[1] << 8) | mv[2]
@@ -225,14 +227,14 @@ class FlashQueue:
             return 0, seq, off
         with f:
             f.seek(off)
-            n = self._read_rec(f)
+            n = self._read_rec(f, self._rmv)
         if n == 0:
             return 0, seq, off
         return n, seq, off + _HDR + n + 4
 
     def counter_of(self):
         """Frame counter of the last record read."""
-        return int.from_bytes(self._mv[_HDR + 8 : _HDR + 12], "big")
+        return int.from_bytes(self._rmv[_HDR + 8 : _HDR + 12], "big")
 
     def release(self, seq, off, count):
         """The gateway holds every record before (seq, off): move the head there, durably."""

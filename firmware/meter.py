@@ -126,7 +126,9 @@ class Meter:
 
     def _integrate(self, ch, t, p):
         """Trapezoid energy from the previous burst to wall time t, split at boundaries."""
-        if ch.t_prev is None or t <= ch.t_prev:
+        if ch.t_prev is None or t <= ch.t_prev:  # first burst, or the clock stepped back
+            while ch.istart + ch.interval_s <= t:
+                self._close(ch)
             ch.t_prev = t
             ch.p_prev = p
             return
@@ -193,9 +195,10 @@ class Meter:
             if not self.clock.synced:
                 ch.flags |= UNSYNCED
             while now - grace >= ch.istart + ch.interval_s:
+                start = ch.istart
                 if ch.unit == "Wh" and ch.t_prev is not None:
                     self._integrate(ch, ch.istart + ch.interval_s, ch.p_prev)
-                else:
+                if ch.istart == start:  # not closed by the integration: close it now
                     self._close(ch)
         if self._done:
             self._flush()

@@ -1,7 +1,13 @@
-"""Which firmware files go onto a board, and the firmware version they carry."""
+"""Which files go onto a board: read from the firmware's and protocol's MicroPython manifests.
+
+`firmware/manifest.py` and `protocol/manifest.py` list the board modules (`package(name,
+files=(...))`); they are parsed, never executed. A real board also gets `firmware/main.py`
+as `/main.py`; the unix port (virtual board) gets the simulation modules instead.
+"""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +18,8 @@ __all__ = ["FirmwareImage", "load_image"]
 
 REPO = Path(__file__).resolve().parents[1]
 _VERSION = re.compile(r"^FW_VERSION\s*=\s*\((\d+),\s*(\d+),\s*(\d+)\)", re.M)
-# The unix port needs the simulated HAL and its entry point; a real board does not.
-_SIM_ONLY = ("hal_sim.py", "main_sim.py")
+_SIM_MODULES = ("blockdev.py", "hal_sim.py", "simfeed.py", "main_sim.py")  # unix port only
+TARGETS = ("esp32", "unix")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,7 @@ class FirmwareImage:
 
     files: dict[str, bytes]
     version: tuple[int, int, int]
+    target: str
 
     @property
     def version_text(self) -> str:
@@ -31,22 +38,68 @@ class FirmwareImage:
     def size(self) -> int:
         return sum(len(b) for b in self.files.values())
 
+    @property
+    def modules(self) -> list[str]:
+        """Firmware module names the self-test imports (entry points excluded: they run)."""
+        skip = ["firmware/__init__.py", "firmware/main_sim.py"]
+        if self.target == "unix":
+            skip.append("firmware/hal_board.py")  # needs the ESP32's machine.ADC, WDT, UART
+        return [p[len("firmware/"):-3] for p in self.files
+                if p.startswith("firmware/") and p not in skip]
 
-def load_image(source: Path | None = None, *, target: str = "esp32") -> FirmwareImage:
-    """Read `source` (default: this repo's firmware/) for `target` "esp32" or "unix"."""
-    src = Path(source or REPO / "firmware")
-    app = src / "app.py"
-    if not app.is_file():
-        raise ProvisioningError("no firmware found", where=str(src),
-                                todo="pass --firmware DIR pointing at the firmware/ folder")
-    match = _VERSION.search(app.read_text())
+
+def _manifest_files(manifest: Path, package: str) -> list[str]:
+    """The `files=(...)` of `package(<package>, ...)` in a manifest."""
+    try:
+        tree = ast.parse(manifest.read_text(), filename=str(manifest))
+    except (OSError, SyntaxError) as exc:
+        raise ProvisioningError("firmware manifest not readable", where=str(manifest),
+                                why=str(exc), todo="use a complete firmware folder") from None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "package" and node.args
+                and isinstance(node.args[0], ast.Constant) and node.args[0].value == package):
+            for kw in node.keywords:
+                if kw.arg == "files" and isinstance(kw.value, ast.Tuple | ast.List):
+                    return [str(ast.literal_eval(e)) for e in kw.value.elts]
+    raise ProvisioningError(f"manifest has no package({package!r}, files=...)",
+                            where=str(manifest), todo="use a complete firmware folder")
+
+
+def load_image(root: Path | None = None, *, target: str = "esp32") -> FirmwareImage:
+    """The files for `target` ("esp32" or "unix") from a meterkit tree (default: this one)."""
+    if target not in TARGETS:
+        raise ProvisioningError(f"unknown target {target!r}", where="--target",
+                                todo="use esp32 (a real board) or unix (the virtual board)")
+    base = Path(root or REPO)
+    app = base / "firmware" / "app.py"
+    try:
+        match = _VERSION.search(app.read_text())
+    except OSError:
+        raise ProvisioningError("no firmware found", where=str(base / "firmware"),
+                                todo="pass --firmware DIR: the meterkit folder that holds "
+                                     "firmware/ and protocol/") from None
     if match is None:
         raise ProvisioningError("firmware/app.py has no FW_VERSION", where=str(app),
                                 todo="use a released firmware folder")
-    files = {}
-    for path in sorted(src.glob("*.py")):
-        if target != "unix" and path.name in _SIM_ONLY:
-            continue
-        files[f"firmware/{path.name}"] = path.read_bytes()
-    version = (int(match[1]), int(match[2]), int(match[3]))
-    return FirmwareImage(files, version)
+    names = [f"firmware/{n}" for n in _manifest_files(base / "firmware" / "manifest.py",
+                                                      "firmware")]
+    names += [f"protocol/{n}" for n in _manifest_files(base / "protocol" / "manifest.py",
+                                                       "protocol")]
+    files: dict[str, bytes] = {}
+    for name in names:
+        files[name] = _read(base / name)
+    if target == "unix":
+        for name in _SIM_MODULES:
+            files[f"firmware/{name}"] = _read(base / "firmware" / name)
+    else:
+        files["main.py"] = _read(base / "firmware" / "main.py")
+    return FirmwareImage(files, (int(match[1]), int(match[2]), int(match[3])), target)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise ProvisioningError("firmware file missing", where=str(path),
+                                todo="use a complete firmware folder (see the manifests)") from None

@@ -103,8 +103,7 @@ def flash(board: Board, cfg: DeviceConfig, image: FirmwareImage | None, *,
         raise FirmwareVersionError(f"board reports firmware {_v(info.firmware)} after writing "
                                    f"{_v(want_fw)}", where=board.where, todo="retry")
     out.firmware = _v(info.firmware)
-    modules = [p[9:-3] for p in (image.files if image else {}) if p.startswith("firmware/")
-               and not p.endswith(("__init__.py", "main_sim.py"))]
+    modules = image.modules if image else []
     st = out.selftest = run_selftest(board, modules)
     if st.failed:
         raise SelfTestFailed("self-test failed: " + ", ".join(st.failed), where=board.where,

@@ -26,6 +26,7 @@ __all__ = ["BoardProcess", "BoardStats"]
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "simulator" / "board_main.py"
+MAX_RESTARTS = 20
 
 
 @dataclass
@@ -33,6 +34,7 @@ class BoardStats:
     segments: int = 0
     power_cuts: int = 0
     reboots: int = 0
+    restarts: int = 0               # unplanned: firmware reboot/watchdog, stalled process
     truth_lines: int = 0
     last_depth: int | None = None
     last_stat_time: int = 0
@@ -63,20 +65,25 @@ class BoardProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "config.json"
         self.config_path.write_text(json.dumps(board_config(self.dev, self.gateway_port)))
-        self._spawned = 0.0
         self._seg_start = self.t_start
         self.stop_requested = False  # set by the runner once the gateway stored everything
         self.settled = self.t_end + 120  # by then every interval of the period is closed
         self.final_segment = False
         self._cut_seen: float | None = None
+        self._anchor: tuple[float, float] | None = None  # (board time, monotonic when seen)
+        self._last_time = self.t_start       # latest board time seen in its output
+        self._last_output = 0.0
+        self._outcome = ""
         self._channel_names = {ch.index: ch.name for ch in self.dev.channels}
 
     # -- virtual clock estimate ----------------------------------------------------------------
     def now(self) -> float:
-        """The board's virtual time as estimated from wall time (the HAL's own formula)."""
-        if not self._spawned:
+        """The board's virtual time: its last reported time (boot line, `@stat`) advanced by
+        wall time x speed, the HAL's own formula; before the first report, the segment start."""
+        if self._anchor is None:
             return self._seg_start
-        return self._seg_start + (time.monotonic() - self._spawned) * self.speed
+        board_t, at = self._anchor
+        return board_t + (time.monotonic() - at) * self.speed
 
     def _cuts(self) -> list[tuple[float, float, str]]:
         """(cut time, restart time, reset cause) in order, inside the run."""
@@ -86,35 +93,48 @@ class BoardProcess:
 
     # -- run ------------------------------------------------------------------------------------
     async def run(self) -> None:
+        """Segments until the board exits after the period; planned cuts and reboots between
+        them, unplanned ends (firmware reboot, watchdog, a stalled process) restart at once."""
         try:
             cuts = self._cuts()
             seg_start = self.t_start
-            for i in range(len(cuts) + 1):
-                cut = cuts[i] if i < len(cuts) else None
-                if cut is not None and cut[0] <= seg_start:
-                    continue  # overlapping faults: already off
-                self.final_segment = all(c[0] <= seg_start for c in cuts[i:])
-                await self._segment(seg_start, cut[0] if cut else None)
-                if cut is None:
-                    break
-                if cut[2] == "watchdog":
-                    self.stats.reboots += 1
-                    (self.state_dir / "reset_cause").write_text("watchdog")
-                else:
-                    self.stats.power_cuts += 1
-                # the HAL applies `cut` when it reaches it, possibly a little late: keep the
-                # planned off time, counted from the real cut, so the clock never goes back
-                actual = self._cut_seen if self._cut_seen is not None else cut[0]
-                seg_start = max(cut[1], actual + (cut[1] - cut[0]))
+            while True:
+                while cuts and cuts[0][0] <= seg_start:
+                    cuts.pop(0)  # overlapping faults: already off
+                cut = cuts[0] if cuts else None
+                self.final_segment = cut is None
+                outcome = await self._segment(seg_start, cut[0] if cut else None)
+                if outcome == "exit":
+                    return
+                if outcome == "cut" and cut is not None:
+                    cuts.pop(0)
+                    if cut[2] == "watchdog":
+                        self.stats.reboots += 1
+                        (self.state_dir / "reset_cause").write_text("watchdog")
+                    else:
+                        self.stats.power_cuts += 1
+                    # the HAL applies `cut` when it reaches it, possibly a little late: keep
+                    # the planned off time, counted from the real cut: the clock never goes back
+                    actual = self._cut_seen if self._cut_seen is not None else cut[0]
+                    seg_start = max(cut[1], actual + (cut[1] - cut[0]))
+                    continue
+                self.stats.restarts += 1
+                if self.stats.restarts > MAX_RESTARTS:
+                    raise RuntimeError(f"board {self.dev.id}: {self.stats.restarts} unplanned "
+                                       f"restarts, last outcome {outcome}; see {self.dir}")
+                seg_start = max(seg_start, self._last_time)
         except Exception as exc:  # reported in the run result, never swallowed silently
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self.finished.set()
 
-    async def _segment(self, seg_start: float, cut_at: float | None) -> None:
+    async def _segment(self, seg_start: float, cut_at: float | None) -> str:
+        """One process lifetime; returns "exit", "cut", "stalled" or "exit code N"."""
         self.stats.segments += 1
         self._cut_seen = None
+        self._anchor = None
+        self._outcome = ""
         connected = asyncio.Event()
         writer_box: list[asyncio.StreamWriter] = []
 
@@ -134,13 +154,13 @@ class BoardProcess:
             "--report-every", str(self._report_every()),
             stdout=asyncio.subprocess.PIPE, stderr=log, cwd=REPO, env=env)
         self._seg_start = float(int(seg_start))
-        self._spawned = time.monotonic()
+        self._last_output = time.monotonic()
         reader = asyncio.create_task(self._read_stdout(proc, log))
         feeder = None
         try:
             await asyncio.wait_for(connected.wait(), 30)
             feeder = asyncio.create_task(self._feed(writer_box[0], seg_start, cut_at))
-            await proc.wait()
+            await self._wait_or_stall(proc)
         finally:
             if feeder is not None:
                 feeder.cancel()
@@ -155,6 +175,22 @@ class BoardProcess:
             server.close()
             log.close()
         self.stats.exit_codes.append(proc.returncode or 0)
+        return self._outcome or f"exit code {proc.returncode}"
+
+    async def _wait_or_stall(self, proc: asyncio.subprocess.Process) -> None:
+        """Wait for the process; kill it (like a power cut) if it prints nothing for too long."""
+        limit = max(20.0, 5.0 * self._report_every() / self.speed)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 1.0)
+                return
+            if time.monotonic() - self._last_output > limit:
+                self.stats.errors.append(f"stalled: no output for {limit:.0f} s after board "
+                                         f"time {self._last_time:.0f}; killed and restarted")
+                self._outcome = "stalled"
+                proc.kill()
+                await proc.wait()
+                return
 
     def _report_every(self) -> int:
         return int(max(300, min(3600, self.speed * 0.25)))
@@ -162,7 +198,7 @@ class BoardProcess:
     async def _feed(self, w: asyncio.StreamWriter, seg_start: float,
                     cut_at: float | None) -> None:
         """Stream lines ahead of the board clock; after t_end, `exit` once the queue is empty."""
-        ahead = max(300.0, self.speed * 0.3)
+        ahead = max(120.0, self.speed * 0.15)
         horizon = seg_start
         lines = feed_lines(self.dev, seg_start, float("inf"), self.params, cut_at=cut_at)
         pending: str | None = None
@@ -196,7 +232,12 @@ class BoardProcess:
             raw = await proc.stdout.readline()
             if not raw:
                 return
+            self._last_output = time.monotonic()
             line = raw.decode(errors="replace").rstrip()
+            if line == "@exit":
+                self._outcome = "exit"
+            elif line.startswith("@cut power at "):
+                self._outcome = "cut"
             if line.startswith("@truth "):
                 _tag, ch, start, length, regs = line.split(" ")
                 name = self._channel_names.get(int(ch), ch)
@@ -204,12 +245,20 @@ class BoardProcess:
                     self.truth.add(self.dev.id, name, int(start) + i * int(length), int(reg),
                                    int(length))
                 self.stats.truth_lines += 1
-            elif line.startswith("@cut power at "):
+            if line.startswith("@cut power at "):
                 self._cut_seen = float(line.rsplit(" ", 1)[1])
                 log.write(raw)  # type: ignore[attr-defined]
             elif line.startswith("@stat "):
                 doc = json.loads(line[6:])
                 self.stats.last_depth = int(doc.get("depth", -1))
                 self.stats.last_stat_time = int(doc.get("time", 0))
+                self._anchor = (float(self.stats.last_stat_time), time.monotonic())
+                self._last_time = max(self._last_time, float(self.stats.last_stat_time))
             else:
+                if line.startswith("[") and "]" in line:
+                    with contextlib.suppress(ValueError):
+                        t = float(line[1:line.index("]")])
+                        self._last_time = max(self._last_time, t)
+                        if self._anchor is None:
+                            self._anchor = (t, time.monotonic())
                 log.write(raw)  # type: ignore[attr-defined]

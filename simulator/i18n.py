@@ -32,6 +32,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "power_cuts": ("interruzioni di alimentazione", "power cuts"),
     "reboots": ("riavvii", "reboots"),
     "link_outages": ("interruzioni del collegamento (per scheda)", "link outages (per board)"),
+    "unplanned_restarts": ("riavvii non pianificati (firmware o processo bloccato)",
+                           "unplanned restarts (firmware or stalled process)"),
     "gateway_crashes": ("arresti anomali del gateway", "gateway crashes"),
     "broker_restarts": ("riavvii del broker MQTT", "MQTT broker restarts"),
     "alerts_unavailable": ("allarmi non valutati: plugin alerts non installato",

@@ -104,8 +104,8 @@ class SimModem:
         s = _Session(self, r, w)
         try:
             await s.run()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the board went away, or the modem is shutting down
         finally:
             await s.close_data()
             w.close()

@@ -82,7 +82,7 @@ class _Run:
         self.truth = GroundTruth()
         self.notes: list[str] = []
         self.faults = {"power_cuts": 0, "reboots": 0, "link_outages": 0, "gateway_crashes": 0,
-                       "broker_restarts": 0}
+                       "broker_restarts": 0, "unplanned_restarts": 0}
 
     def progress(self, fraction: float, phase: str) -> None:
         if self.o.progress:
@@ -154,6 +154,8 @@ class _Run:
             self.faults["power_cuts"] += b.stats.power_cuts
             self.faults["reboots"] += b.stats.reboots
             self.faults["link_outages"] += len(b.dev.faults.link_outages)
+            self.faults["unplanned_restarts"] += b.stats.restarts
+            self.notes += [f"board {b.dev.id}: {e}" for e in b.stats.errors]
 
     async def _crash_gateway(self, gw: GatewayProcess) -> None:
         if gw.proc is not None and gw.proc.poll() is None:

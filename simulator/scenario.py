@@ -102,7 +102,7 @@ def parse_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scena
     description = head.str("description", "")
     seed = head.number("seed", 0, lo=0, integer=True)
     start = head.date("start")
-    days = head.number("days", lo=0.05, hi=3660)
+    days = head.number("days", lo=0.01, hi=3660)
     speed = head.number("speed", 1000, lo=1, hi=1_000_000)
     mode = head.str("mode", "process", choices=MODES)
     head.finish()

@@ -48,7 +48,7 @@ if _has("config.json") and _has("firmware/main_sim.py"):
         print("@wdt armed", ms)
         _arm(self, ms)
     hal_sim.SimHal.wdt_start = _armed
-    sys.argv = ["main_sim.py", "--config", "config.json", "--state-dir", %(state)r,
+    sys.argv[:] = ["main_sim.py", "--config", "config.json", "--state-dir", %(state)r,
                 "--clock-speed", %(speed)r, "--report-every", "3600"]
     import firmware.main_sim
 else:

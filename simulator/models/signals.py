@@ -43,7 +43,7 @@ class CTSignal:
 
     def samples(self, irms: float, n: int, sample_rate_hz: float, *, seed: int = 0,
                 burst: int = 0) -> np.ndarray:
-        """`n` ADC readings of one burst, clipped to the ADC range, as int16."""
+        """`n` ADC readings of one burst, clipped to the ADC range, as int32."""
         rng = np.random.default_rng(derive_seed(seed, "ct", burst))
         t = np.arange(n) / sample_rate_hz + rng.uniform(0.0, 1.0 / self.mains_hz)
         w = 2.0 * math.pi * self.mains_hz
@@ -56,7 +56,7 @@ class CTSignal:
         counts = self.offset_counts + amps * self.counts_per_amp
         counts += rng.normal(0.0, self.noise_counts, n)
         top = 2**self.adc_bits - 1
-        return np.clip(np.rint(counts), 0, top).astype(np.int16)
+        return np.clip(np.rint(counts), 0, top).astype(np.int32)
 
 
 @dataclass(frozen=True, slots=True)

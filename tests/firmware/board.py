@@ -53,8 +53,12 @@ def run_board(
     if port is not None:
         args += ["--gateway", f"127.0.0.1:{port}"]
     args += extra or []
-    return run_micropython(MAIN_SIM, *args, heapsize=heapsize, cwd=tmp, timeout=timeout,
-                           path=path)
+    try:
+        return run_micropython(MAIN_SIM, *args, heapsize=heapsize, cwd=tmp, timeout=timeout,
+                               path=path)
+    except subprocess.TimeoutExpired as e:  # show where the board was when it got stuck
+        out = (e.stdout or b"").decode(errors="replace")[-3000:]
+        raise AssertionError(f"board did not finish in {timeout} s; last output:\n{out}") from e
 
 
 def stats(proc: subprocess.CompletedProcess[bytes]) -> list[dict[str, Any]]:

@@ -56,4 +56,5 @@ def test_nothing_lost_nothing_invented_with_every_fault(tmp_path) -> None:
         cmp.lost[:5], cmp.invented[:5], cmp.altered[:5], result.notes)
     assert cmp.delivered_unique == cmp.produced
     assert result.readings_stored == cmp.produced   # each stored exactly once
-    assert not result.notes
+    # a stalled board process is restarted like a power cut and reported; nothing else
+    assert all("stalled" in n for n in result.notes), result.notes

@@ -1,0 +1,95 @@
+"""Installer-facing texts in English and Italian; `t(key, lang)` picks one.
+
+Errors carry their own specific `todo` (English); for Italian the headline and the next step
+of each error code are translated here, the specific detail is shown under them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "error_text", "t"]
+
+LANGS = ("en", "it")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "connecting": ("Connecting to the board on {port}", "Collegamento alla scheda su {port}"),
+    "writing": ("Writing and verifying files", "Scrittura e verifica dei file"),
+    "registered": ("Registered at the gateway", "Registrato sul gateway"),
+    "bundled": ("Added to bundle {path} (import it on the gateway)",
+                "Aggiunto al pacchetto {path} (da importare sul gateway)"),
+    "done": ("Board {id} provisioned: firmware {fw}, config {hash:08x}",
+             "Scheda {id} configurata: firmware {fw}, configurazione {hash:08x}"),
+    "label": ("Label written: {path}", "Etichetta scritta: {path}"),
+    "key_file": ("Key saved (0600): {path}", "Chiave salvata (0600): {path}"),
+    "key_shown": ("KEY (keep secret): {key}", "CHIAVE (riservata): {key}"),
+    "selftest": ("Self-test", "Autodiagnosi"),
+    "check": ("check", "verifica"),
+    "result": ("result", "esito"),
+    "detail": ("detail", "dettaglio"),
+    "warning": ("warning", "attenzione"),
+    "rotated": ("Key of {id} rotated; the board restarted with it",
+                "Chiave di {id} sostituita; la scheda è ripartita con la nuova"),
+    "decommissioned": ("Device {id} removed from the gateway{board}",
+                       "Dispositivo {id} rimosso dal gateway{board}"),
+    "board_wiped": (" and its config erased from the board",
+                    " e configurazione cancellata dalla scheda"),
+    "bulk_summary": ("{ok} ok, {failed} failed, {total} total",
+                     "{ok} riusciti, {failed} falliti, {total} totali"),
+    "waiting_hello": ("Waiting for the board's first message at the gateway",
+                      "Attesa del primo messaggio della scheda sul gateway"),
+    "hello_ok": ("Gateway received the board's hello with the written config",
+                 "Il gateway ha ricevuto il saluto della scheda con la configurazione scritta"),
+    "todo": ("What to do", "Cosa fare"),
+}
+
+_ERRORS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "port_missing": (("Serial port not found", "Porta seriale non trovata"),
+                     ("Plug the USB cable in (a data cable) and check the port name.",
+                      "Collegare il cavo USB (cavo dati, non solo ricarica) e controllare il "
+                      "nome della porta.")),
+    "port_busy": (("Serial port busy", "Porta seriale occupata"),
+                  ("Close other serial programs (monitor, Thonny, mpremote) and retry.",
+                   "Chiudere gli altri programmi sulla seriale (monitor, Thonny, mpremote) e "
+                   "riprovare.")),
+    "not_micropython": (("The board does not answer as MicroPython",
+                         "La scheda non risponde come MicroPython"),
+                        ("Flash MicroPython first, or pick the right port; press RESET.",
+                         "Installare prima MicroPython o scegliere la porta giusta; premere "
+                         "RESET.")),
+    "board_exec": (("The board reported an error", "La scheda ha segnalato un errore"),
+                   ("Reset the board and retry.", "Riavviare la scheda e riprovare.")),
+    "firmware_version": (("Wrong firmware version", "Versione firmware errata"),
+                         ("Run again without --config-only to update the firmware.",
+                          "Ripetere senza --config-only per aggiornare il firmware.")),
+    "verify_mismatch": (("Verification failed: the board holds different data",
+                         "Verifica fallita: la scheda contiene dati diversi"),
+                        ("The old file was kept. Use a shorter USB cable and retry.",
+                         "Il file precedente è stato mantenuto. Usare un cavo USB più corto e "
+                         "riprovare.")),
+    "selftest_failed": (("Self-test failed", "Autodiagnosi fallita"),
+                        ("Check the wiring, SIM and clamp named below, then run check.",
+                         "Controllare cablaggio, SIM e pinza indicati sotto, poi eseguire "
+                         "check.")),
+    "channel": (("Invalid channel setting", "Impostazione canale non valida"),
+                ("Correct the value named below.", "Correggere il valore indicato sotto.")),
+    "gateway_unreachable": (("Gateway not reachable", "Gateway non raggiungibile"),
+                            ("Work on the gateway host, or use --bundle and import it later.",
+                             "Operare sul gateway, oppure usare --bundle e importarlo dopo.")),
+    "registration": (("The gateway refused the device", "Il gateway ha rifiutato il dispositivo"),
+                     ("See the reason below.", "Vedere il motivo sotto.")),
+    "bundle": (("Bundle not accepted", "Pacchetto non accettato"),
+               ("Ask the installer for a fresh bundle.", "Chiedere all'installatore un "
+                "pacchetto nuovo.")),
+    "error": (("Provisioning failed", "Configurazione fallita"),
+              ("See the detail below.", "Vedere il dettaglio sotto.")),
+}
+
+
+def t(key: str, lang: str = "en", **values: object) -> str:
+    en, it = _TEXT[key]
+    return (it if lang == "it" else en).format(**values)
+
+
+def error_text(code: str, lang: str = "en") -> tuple[str, str]:
+    """(headline, next step) for an error code."""
+    (en_h, it_h), (en_n, it_n) = _ERRORS.get(code, _ERRORS["error"])
+    return (it_h, it_n) if lang == "it" else (en_h, en_n)
