@@ -36,6 +36,9 @@ def _set_calibration(app, p):
     if c is None:
         return "bad_params", 0
     o = {}
+    for k in ("ct_ratio", "burden_mohm", "voltage_dv", "pulse_ml"):
+        if k in p and p[k] < 1:
+            return "bad_params", 0
     if c["type"] == "ct":
         if "pulse_ml" in p:
             return "bad_params", 6
@@ -122,7 +125,7 @@ def execute(app, cmd):
             status, detail = fn(app, cmd.get("params") or {})
         except (KeyError, ValueError, TypeError):
             status, detail = "bad_params", 0
-        except OSError:
+        except (OSError, ArithmeticError, AttributeError, IndexError):
             status, detail = "failed", 0
     app.log("command %d %s -> %s" % (cid, cmd["name"], status))
     done.append(cid)

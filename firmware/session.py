@@ -65,6 +65,8 @@ class Session:
                 ok = await self._connection()
             except (OSError, ProtocolError) as e:
                 app.log("link: %s" % (e,))
+            except Exception as e:  # a bug must not end uploads for good: log, back off
+                app.log("session error: %r" % (e,))
             await self._close()
             if ok:
                 self.fails = 0

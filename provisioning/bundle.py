@@ -3,6 +3,9 @@
     blob = create_bundle(records, gateway_public=..., installer_private=...)
     bundle = open_bundle(blob, gateway_private=..., trusted_installers=[...])
 
+A bundle file holds one sealed envelope per line; each provisioning run appends its own, so
+one file can collect a day's boards. `open_bundle` verifies every envelope.
+
 Confidentiality: an ephemeral X25519 key agreement with the gateway's bundle public key,
 HKDF-SHA256, AES-256-GCM; only the gateway's private key opens it. Authenticity: an Ed25519
 signature by the installer over the header and ciphertext; the gateway accepts only
@@ -104,12 +107,24 @@ def create_bundle(records: Iterable[DeviceRecord], *, gateway_public: bytes,
     sig = signer.sign(aad + b"\n" + ct)
     envelope = {**header, "ciphertext": base64.b64encode(ct).decode(),
                 "signature": base64.b64encode(sig).decode()}
-    return (json.dumps(envelope, indent=1, sort_keys=True) + "\n").encode()
+    return (json.dumps(envelope, sort_keys=True) + "\n").encode()
 
 
 def open_bundle(blob: bytes, *, gateway_private: bytes,
                 trusted_installers: Iterable[bytes]) -> Bundle:
-    """Verify and decrypt; BundleError names what is wrong (never which key byte)."""
+    """Verify and decrypt every envelope (line) of a bundle file; records in file order."""
+    trusted = list(trusted_installers)
+    lines = [ln for ln in blob.splitlines() if ln.strip()]
+    if not lines:
+        raise BundleError("the bundle file is empty", where="bundle",
+                          todo="copy the .mkb file again from the installer's laptop")
+    parts = [_open_envelope(ln, gateway_private, trusted) for ln in lines]
+    installers = sorted({p.installer for p in parts})
+    return Bundle(",".join(installers), min(p.created_at for p in parts),
+                  [r for p in parts for r in p.records])
+
+
+def _open_envelope(blob: bytes, gateway_private: bytes, trusted: list[bytes]) -> Bundle:
     def bad(what: str, todo: str) -> BundleError:
         return BundleError(what, where="bundle", todo=todo)
 
@@ -133,7 +148,7 @@ def open_bundle(blob: bytes, *, gateway_private: bytes,
     if header["gateway"] != fingerprint(gw_pub):
         raise bad(f"bundle is for gateway {header['gateway']}, this is {fingerprint(gw_pub)}",
                   "import it on the gateway it was made for")
-    if installer not in set(trusted_installers):
+    if installer not in set(trusted):
         raise bad(f"installer {fingerprint(installer)} is not trusted by this gateway",
                   "add the installer's public key to the trusted installers file")
     aad = _header_bytes(header)

@@ -36,7 +36,7 @@ class CtModel:
         return board_burden_ohm if self.output == "current" else self.rated_out
 
     def describe(self) -> str:
-        out = f"{self.rated_out * 1000:g} mA" if self.output == "current" else \
+        out = f"{self.rated_out * 1000:.3g} mA" if self.output == "current" else \
             f"{self.rated_out:g} V"
         return f"{self.rated_a:g} A : {out}"
 

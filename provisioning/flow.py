@@ -66,11 +66,12 @@ class Flashed:
     key: bytes = field(default=b"", repr=False)
 
 
-def flash(board: Board, cfg: DeviceConfig, image: FirmwareImage | None, *,
-          expect_fw: tuple[int, ...] | None, out: Flashed, progress: Progress = _quiet,
-          reboot: bool = True) -> Flashed:
-    """Write firmware (unless `image` is None) and config, verify, self-test, reboot."""
-    info = out.board = board.connect()
+def flash(board: Board, info: BoardInfo, cfg: DeviceConfig, image: FirmwareImage | None, *,
+          expect_fw: tuple[int, ...] | None, modules: list[str], out: Flashed,
+          progress: Progress = _quiet, reboot: bool = True) -> Flashed:
+    """Write firmware (unless `image` is None) and config to a connected board, verify,
+    self-test (importing `modules`), reboot."""
+    out.board = info
     if image is None and info.firmware is None:
         raise FirmwareVersionError("no meterkit firmware on the board", where=board.where,
                                    todo="run without --config-only to install it")
@@ -103,7 +104,6 @@ def flash(board: Board, cfg: DeviceConfig, image: FirmwareImage | None, *,
         raise FirmwareVersionError(f"board reports firmware {_v(info.firmware)} after writing "
                                    f"{_v(want_fw)}", where=board.where, todo="retry")
     out.firmware = _v(info.firmware)
-    modules = image.modules if image else []
     st = out.selftest = run_selftest(board, modules)
     if st.failed:
         raise SelfTestFailed("self-test failed: " + ", ".join(st.failed), where=board.where,
@@ -120,9 +120,23 @@ def flash(board: Board, cfg: DeviceConfig, image: FirmwareImage | None, *,
 
 
 def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareImage | None, *,
-              expect_fw: tuple[int, ...] | None = None, progress: Progress = _quiet,
-              reboot: bool = True, now: int | None = None) -> Flashed:
-    """Register, then write the board; roll the registration back if the board never got it."""
+              expect_fw: tuple[int, ...] | None = None, modules: list[str] | None = None,
+              progress: Progress = _quiet, reboot: bool = True,
+              now: int | None = None) -> Flashed:
+    """Register, then write the board; roll the registration back if the board never got it.
+
+    A board that already holds another device's config is refused unless `plan.replace`:
+    re-flashing it would orphan that device's registration and data.
+    """
+    info = board.connect()
+    if info.has_config and not plan.replace:
+        raw = board.read_file(CONFIG)
+        current = _config_id(raw)
+        if current is not None and current != plan.device_id:
+            raise ProvisioningError(
+                f"the board is already provisioned as {format_id(current)}",
+                where=board.where, todo=f"decommission {format_id(current)} first, or pass "
+                "--replace if this board really becomes a new device")
     key = new_key()
     cfg = DeviceConfig(plan.device_id, key, plan.gateway_host, plan.gateway_port, plan.channels,
                        modem={"apn": plan.apn} if plan.apn else None)
@@ -135,8 +149,9 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
     registrar.apply(record)
     out = Flashed(did, cfg.hash(), key=key)
     try:
-        return flash(board, cfg, image, expect_fw=expect_fw, out=out, progress=progress,
-                     reboot=reboot)
+        return flash(board, info, cfg, image, expect_fw=expect_fw, out=out,
+                     modules=modules if modules is not None else
+                     (image.modules if image else []), progress=progress, reboot=reboot)
     except BaseException:
         if not out.config_written:
             registrar.rollback(record)
@@ -144,7 +159,8 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
 
 
 def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | None = None,
-           now: int | None = None) -> Flashed:
+           now: int | None = None,
+           before_apply: Callable[[str], None] | None = None) -> Flashed:
     """A new key for the board on `board`: read its config, swap the key, write, verify."""
     board.connect()
     raw = board.read_file(CONFIG)
@@ -159,6 +175,8 @@ def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | N
     record = registrar.check(DeviceRecord(did, "rotate", int(now or time.time()), key=key,
                                           config_hash=config_hash(text, key.hex()),
                                           firmware=_v(expect_fw)))
+    if before_apply is not None:
+        before_apply(did)
     registrar.apply(record)
     out = Flashed(did, config_hash(text, key.hex()), key=key)
     try:
@@ -186,6 +204,13 @@ def decommission(device_id: int, registrar: Registrar, board: Board | None, *,
         board.reset()
     registrar.apply(DeviceRecord(format_id(device_id), "remove", int(now or time.time())))
     return removed
+
+
+def _config_id(raw: bytes | None) -> int | None:
+    try:
+        return int(json.loads(raw or b"")["device_id"])
+    except (ValueError, KeyError, TypeError):
+        return None  # unreadable config: it is replaced anyway
 
 
 def _v(version: tuple[int, ...] | None) -> str:

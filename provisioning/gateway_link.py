@@ -28,6 +28,11 @@ class DirectRegistrar:
         from gateway.config import ConfigError, load_config
 
         self.config_path = Path(config_path)
+        if not self.config_path.is_file():
+            raise GatewayUnreachable(
+                "gateway config not found", where=str(self.config_path),
+                todo="run this on the gateway host (the config is usually "
+                     "/etc/meterkit/gateway.toml), or use --bundle to register offline")
         try:
             self.config = load_config(self.config_path)
         except ConfigError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from provisioning.channels import Channel
 
-__all__ = ["label_payload", "label_text", "write_label_png"]
+__all__ = ["label_payload", "label_text", "write_label", "write_label_png"]
 
 
 def _channel_code(c: Channel) -> str:
@@ -54,3 +54,14 @@ def write_label_png(path: Path, payload: str) -> Path:
     with path.open("wb") as f:
         img.save(f)
     return path
+
+
+def write_label(directory: Path, device_id: str, site: str, building: str,
+                channels: Sequence[Channel], *, firmware: str = "") -> tuple[Path, Path, str]:
+    """`label-<id>.txt` and `label-<id>.png` in `directory`: (txt, png, QR payload)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    txt = directory / f"label-{device_id}.txt"
+    txt.write_text(label_text(device_id, site, building, channels, firmware=firmware))
+    payload = label_payload(device_id, site, building, channels)
+    png = write_label_png(directory / f"label-{device_id}.png", payload)
+    return txt, png, payload

@@ -75,13 +75,20 @@ class Direct:
 
 
 class BundleRegistrar:
-    """Collects records into one sealed bundle, rewritten (0600) after every change."""
+    """Collects this run's records into one sealed envelope appended to the bundle file
+    (0600), rewritten after every change; envelopes of earlier runs are kept as they are."""
 
     def __init__(self, path: Path, *, gateway_public: bytes, installer_private: bytes) -> None:
         self.path = Path(path)
         self.gateway_public = gateway_public
         self.installer_private = installer_private
         self.records: dict[str, DeviceRecord] = {}
+        try:
+            self._earlier = self.path.read_bytes()
+        except FileNotFoundError:
+            self._earlier = b""
+        if self._earlier and not self._earlier.endswith(b"\n"):
+            self._earlier += b"\n"
 
     def check(self, record: DeviceRecord) -> DeviceRecord:
         if record.action in ("add", "replace") and not record.site:
@@ -93,8 +100,8 @@ class BundleRegistrar:
         from provisioning.bundle import create_bundle
 
         blob = create_bundle(self.records.values(), gateway_public=self.gateway_public,
-                             installer_private=self.installer_private)
-        write_secret_file(self.path, blob)
+                             installer_private=self.installer_private) if self.records else b""
+        write_secret_file(self.path, self._earlier + blob)
 
     def apply(self, record: DeviceRecord) -> None:
         self.records[record.device_id] = record

@@ -9,9 +9,10 @@ from simulator.fleet import SimDevice
 __all__ = ["board_config"]
 
 
-def board_config(dev: SimDevice, gateway_port: int, *, queue_kb: int = 512,
+def board_config(dev: SimDevice, gateway_port: int, *, queue_kb: int = 192,
                  sample_every_s: int = 10) -> dict[str, Any]:
-    """Board config: CT channels every 15 min, the gas reed hourly (as the firmware defaults)."""
+    """Board config: CT channels every 15 min, the gas reed hourly (as the firmware defaults);
+    the flash queue (192 KB, ~7 weeks of backlog) must stay well below the 512 KB flash."""
     channels: list[dict[str, Any]] = []
     for ch in dev.channels:
         if ch.kind == "electric":

@@ -26,6 +26,7 @@ from simulator.broker import Broker
 from simulator.deps import check_dependencies
 from simulator.fleet import SimDevice, build_fleet, channel_map
 from simulator.gateway_proc import BoardRecord, GatewayProcess
+from simulator.link import LinkProxy
 from simulator.results import RunResult, energy_summary, unique_readings
 from simulator.scenario import Scenario
 from simulator.truth import Delivered, GroundTruth, compare
@@ -100,9 +101,14 @@ class _Run:
             await gw.provision(BoardRecord(d.id, d.key, d.spec.site, channel_map(d))
                          for d in self.fleet)
             await asyncio.to_thread(gw.start)
-            boards = [BoardProcess(d, self.workdir, gw.ingest_port, self.speed, self.t0,
-                                   self.t1, self.truth, self.micropython) for d in self.fleet]
+            link = LinkProxy(gw.ingest_port, self.s.link, self.speed, self.s.seed)
+            port = await link.start()
+            boards = [BoardProcess(d, self.workdir, port, self.speed, self.t0, self.t1,
+                                   self.truth, self.micropython) for d in self.fleet]
             await self._drive(boards, gw, broker)
+            await link.close()
+            self.faults.update(link_refused=link.stats.refused, link_cut=link.stats.cut,
+                               nat_dropped=link.stats.nat_dropped)
             self.progress(1.0, "upstream")
             await self._await_upstream(sub)
         finally:

@@ -30,7 +30,7 @@ PROFILES: dict[str, tuple[tuple[str, str], ...]] = {
     "household-pv": (("el1", "electric"), ("pv", "electric")),
     "pv": (("pv", "electric"),),
 }
-MODES = ("process", "inprocess")
+MODES = ("process",)  # one MicroPython process per board (see ADR 009 for "inprocess")
 
 
 @dataclass(frozen=True)

@@ -47,12 +47,6 @@ class TokenBucket:
         if self.rate > 0:
             self._tokens -= n
 
-    def wait_for_one(self) -> float:
-        """Seconds until one token is available (0 if there is one)."""
-        if self.rate <= 0 or self._tokens >= 1:
-            return 0.0
-        return (1 - self._tokens) / self.rate
-
 
 class Lanes:
     """``await next_batch(free, inflight, held)`` → rows to publish, live lane first."""

@@ -235,7 +235,8 @@ class Link:
             delay = backoff.next()
             self._log.info("MQTT reconnecting to %s in %.2f s", self.broker, delay)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await stopping.wait()
 
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> int:
         """Hand one message to paho (thread-safe); returns its mid. Kept and resent by paho

@@ -121,7 +121,8 @@ class Publisher:
         if self._inflight and self.link.connected:
             self._idle.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), self.cfg.shutdown_grace_s)
+                async with asyncio.timeout(self.cfg.shutdown_grace_s):
+                    await self._idle.wait()
         async with self._flush_lock:      # never cut a flush short: its rows were acked
             acks.cancel()
         await asyncio.gather(acks, return_exceptions=True)
@@ -138,12 +139,15 @@ class Publisher:
 
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._draining:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+            # arrives as the event is set, and shutdown cancels this task.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.cfg.safety_check_s)
+                async with asyncio.timeout(self.cfg.safety_check_s):
+                    await self.wake.wait()
             self.wake.clear()
             if self._draining:
-                continue
+                return
             await self.commands.relay()
             if not self.link.connected:
                 continue

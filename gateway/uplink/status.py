@@ -65,7 +65,8 @@ class StatusReporter:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting[self.link.publish(topic, payload, 1, True)] = fut
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                await fut
 
     def quarantine_txn(self, conn: sqlite3.Connection, row: OutboxRow, failure: str,
                        report: dict[str, Any]) -> None:

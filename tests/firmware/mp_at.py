@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from firmware.at_modem import AtError, AtModem
-from firmware.at_table import SIMCOM
+from firmware.at_table import QUECTEL, SIMCOM
 
 
 class FakeHal:
@@ -107,6 +107,24 @@ async def main():
     except AtError as e:
         out["silent"] = str(e)
     out["silent_tries"] = len(u3.written)
+    # Quectel BG96 table: QIOPEN result URC, direct-push receive, closed URC
+    u4 = FakeUart([
+        (b'AT+QIOPEN=1,0,"TCP","gw",4810,0,1\r', [b"\r\nOK\r\n", b"\r\n+QIOPEN: 0,0\r\n"]),
+        (b"AT+QISEND=0,3\r", [b"\r\n> "]),
+        (b"abc", [b'\r\nSEND OK\r\n\r\n+QIURC: "recv",0,4\r\nz\r\n', b"y"]),
+    ])
+    m4 = AtModem(FakeHal(), u4, u4, QUECTEL)
+    await m4.connect("gw", 4810)
+    await m4.send(b"abc")
+    n = await m4.recv_into(buf, 100)
+    out["bg96_recv"] = bytes(buf[0:n]).decode()
+    u4.rx.append(b'\r\n+QIURC: "closed",0\r\n')
+    try:
+        await m4.recv_into(buf, 200)
+        out["bg96_closed"] = "no error"
+    except AtError as e:
+        out["bg96_closed"] = str(e)
+    out["bg96_written"] = u4.written
     print("RESULT " + json.dumps(out))
 
 

@@ -30,3 +30,7 @@ def test_at_driver_commands_urcs_and_interleaved_data() -> None:
     assert r["connect_fail"] == "connect failed: CONNECT FAIL"
     assert r["silent"] == "modem does not answer AT"
     assert r["silent_tries"] == 5
+    # the Quectel table drives the same driver
+    assert r["bg96_written"] == ['AT+QIOPEN=1,0,"TCP","gw",4810,0,1\r', "AT+QISEND=0,3\r", "abc"]
+    assert r["bg96_recv"] == "z\r\ny"
+    assert r["bg96_closed"] == "socket closed by peer"

@@ -66,7 +66,7 @@ def test_reboot_command_and_power_cut_keep_registers_and_counters(tmp_path: Path
         assert b"@cut" in p1.stdout, p1.stdout.decode()[-1500:] + p1.stderr.decode()
         # run 2: power back 5 minutes later; the gateway asks for a reboot
         gw.command({"cmd_id": 9, "name": "reboot", "params": {}})
-        p2 = run_board(tmp_path, cfg, FEED, speed=2000, run_for=3600,
+        p2 = run_board(tmp_path, cfg, FEED, speed=2000, run_for=7200,
                        port=gw.port, state_dir=state,
                        extra=["--start", str(T0 + 2700)])
         assert p2.returncode == 75, p2.stdout.decode()[-1500:] + p2.stderr.decode()

@@ -1,7 +1,8 @@
 """Two weeks of two real boards through a real gateway and mosquitto, with every fault on.
 
 Power cuts, watchdog reboots, a 30-hour link outage plus random ones, TCP sessions cut mid-
-exchange, a gateway SIGKILL and a broker restart: at the end the upstream subscriber must
+exchange, connections lost by the network and dropped by a NAT, a gateway SIGKILL and a
+broker restart: at the end the upstream subscriber must
 hold exactly the readings the boards' firmware produced — none lost, none invented, no
 register changed — and the gateway must have stored each of them once.
 """
@@ -28,7 +29,8 @@ SCENARIO = {
          "options": {"kwp": 3.0}},
     ],
     "link": {"outages": [{"start_day": 6.0, "hours": 30.0}], "random_outages_per_week": 0.5,
-             "random_outage_hours": [1.0, 12.0]},
+             "random_outage_hours": [1.0, 12.0], "latency_ms": [200.0, 3000.0], "loss": 0.02,
+             "nat_timeout_s": 45.0},
     "faults": {"power_cuts_per_week": 1.5, "power_cut_minutes": [5.0, 300.0],
                "reboots_per_week": 1.0, "link_drops_per_day": 3.0, "gateway_crashes": 1,
                "broker_restarts": 1},
@@ -48,6 +50,7 @@ def test_nothing_lost_nothing_invented_with_every_fault(tmp_path) -> None:
     assert result.faults["gateway_crashes"] == 1
     assert result.faults["broker_restarts"] == 1
     assert result.faults["link_outages"] >= 2
+    assert result.faults["link_refused"] + result.faults["link_cut"] >= 1
     # school el1 + household el1 and pv at 15 min, school gas hourly, 14 days, minus the
     # intervals the boards could not measure (powered off)
     full = 14 * (3 * 96 + 24)
