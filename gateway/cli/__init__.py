@@ -40,6 +40,7 @@ examples:
   meterkit gateway devices list --json
   meterkit gateway devices show 0000a1b2
   meterkit gateway devices remove 0000a1b2 --yes
+  meterkit gateway devices import rodari.mkb     (bundles sealed on site by meterkit provision)
 """
 
 
@@ -109,6 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     d.add_argument("device_id")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     d.set_defaults(handler=devices.cmd_remove)
+    # offline registration: bundles sealed by `meterkit provision` on site
+    from provisioning.gateway_import import register_import
+
+    register_import(dsub)
 
     p = sub.add_parser("command", help="queue a command for a board (sent with the next ACK)",
                        epilog="examples:\n  meterkit gateway command 0000a1b2 reboot\n"
