@@ -60,36 +60,11 @@ class Header:
         )
 
 
-def _crc8_table():
-    table = bytearray(256)
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-        table[byte] = crc
-    return bytes(table)
-
-
-# On the gateway the bitwise loop was the largest single cost on the event loop, so CPython
-# uses a 256-byte table; a board checks a few headers an hour and keeps its heap instead.
-try:
-    import micropython  # noqa: F401
-
-    _CRC8 = None
-except ImportError:
-    _CRC8 = _crc8_table()
-
-
 def crc8(buf, start=0, end=None):
     """CRC-8, poly 0x07, init 0x00, no reflection, no final xor (CRC-8/SMBUS)."""
     if end is None:
         end = len(buf)
     crc = 0
-    table = _CRC8
-    if table is not None:
-        for i in range(start, end):
-            crc = table[crc ^ buf[i]]
-        return crc
     for i in range(start, end):
         crc ^= buf[i]
         for _ in range(8):
@@ -236,3 +211,9 @@ def _cipher_for(key):
 
         _crypto = crypto
     return _crypto.cipher_for(key)
+
+
+try:
+    import micropython  # noqa: F401  - on a board keep the bitwise crc8 above
+except ImportError:
+    from protocol.fastcrc import crc8  # CPython: table-driven, same results

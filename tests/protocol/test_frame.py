@@ -144,3 +144,23 @@ def test_write_header_refuses_what_the_wire_cannot_carry(args: tuple) -> None:
 def test_seal_refuses_an_oversized_payload() -> None:
     with pytest.raises(ValueError, match="1025"):
         frame.seal(KEY, frame.READINGS, 1, 1, bytes(1025))
+
+
+def test_cpython_table_crc8_equals_the_bitwise_definition():
+    import random
+
+    from protocol import fastcrc, frame
+
+    assert frame.crc8 is fastcrc.crc8  # CPython takes the table-driven one
+    # CRC-8/SMBUS check value of "123456789" (catalogue of CRC parameters) is 0xF4
+    assert fastcrc.crc8(b"123456789") == 0xF4
+    rng = random.Random(8)
+    for _ in range(500):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
+        crc = 0
+        for b in data:  # the bitwise definition, written out here independently
+            crc ^= b
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+        assert fastcrc.crc8(data) == crc
+        assert fastcrc.crc8(b"xx" + data + b"yy", 2, 2 + len(data)) == crc
