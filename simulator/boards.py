@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,8 @@ class BoardStats:
 
 @dataclass
 class BoardProcess:
-    """Runs one board from `t_start` until stopped after `t_end` with an empty queue."""
+    """Runs one board from `t_start` until, past `t_end`, the runner has seen every interval
+    it produced in the period stored by the gateway (`stop_requested`)."""
 
     dev: SimDevice
     workdir: Path
@@ -57,7 +59,6 @@ class BoardProcess:
     params: FeedParams = field(default_factory=FeedParams)
     heapsize: str = "4m"
     stats: BoardStats = field(default_factory=BoardStats)
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.dir = self.workdir / f"board-{self.dev.id}"
@@ -69,6 +70,8 @@ class BoardProcess:
         self.stop_requested = False  # set by the runner once the gateway stored everything
         self.settled = self.t_end + 120  # by then every interval of the period is closed
         self.final_segment = False
+        # a drifting RTC: the board's clock runs this much faster (ppm > 0) than true time
+        self.clock_speed = self.speed * (1.0 + self.dev.faults.clock_drift_ppm * 1e-6)
         self._cut_seen: float | None = None
         self._anchor: tuple[float, float] | None = None  # (board time, monotonic when seen)
         self._last_time = self.t_start       # latest board time seen in its output
@@ -83,7 +86,7 @@ class BoardProcess:
         if self._anchor is None:
             return self._seg_start
         board_t, at = self._anchor
-        return board_t + (time.monotonic() - at) * self.speed
+        return board_t + (time.monotonic() - at) * self.clock_speed
 
     def _cuts(self) -> list[tuple[float, float, str]]:
         """(cut time, restart time, reset cause) in order, inside the run."""
@@ -126,8 +129,6 @@ class BoardProcess:
         except Exception as exc:  # reported in the run result, never swallowed silently
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            self.finished.set()
 
     async def _segment(self, seg_start: float, cut_at: float | None) -> str:
         """One process lifetime; returns "exit", "cut", "stalled" or "exit code N"."""
@@ -149,7 +150,7 @@ class BoardProcess:
         proc = await asyncio.create_subprocess_exec(
             self.micropython, "-X", f"heapsize={self.heapsize}", str(LAUNCHER),
             "--config", str(self.config_path), "--state-dir", str(self.state_dir),
-            "--clock-speed", repr(self.speed), "--start", str(int(seg_start)),
+            "--clock-speed", repr(self.clock_speed), "--start", str(int(seg_start)),
             "--feed", f"tcp:127.0.0.1:{port}", "--clock-synced",
             "--report-every", str(self._report_every()),
             stdout=asyncio.subprocess.PIPE, stderr=log, cwd=REPO, env=env)
@@ -188,8 +189,12 @@ class BoardProcess:
                 self.stats.errors.append(f"stalled: no output for {limit:.0f} s after board "
                                          f"time {self._last_time:.0f}; killed and restarted")
                 self._outcome = "stalled"
-                proc.kill()
-                await proc.wait()
+                proc.send_signal(signal.SIGINT)  # MicroPython prints where it was, if it can
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), 2.0)
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
                 return
 
     def _report_every(self) -> int:
@@ -200,7 +205,8 @@ class BoardProcess:
         """Stream lines ahead of the board clock; after t_end, `exit` once the queue is empty."""
         ahead = max(120.0, self.speed * 0.15)
         horizon = seg_start
-        lines = feed_lines(self.dev, seg_start, float("inf"), self.params, cut_at=cut_at)
+        lines = feed_lines(self.dev, seg_start, float("inf"), self.params, cut_at=cut_at,
+                           drift_origin=self.t_start)
         pending: str | None = None
         while True:
             target = self.now() + ahead

@@ -90,8 +90,9 @@ def run_demo(options: DemoOptions) -> tuple[RunResult, Scenario]:
         run.workdir = Path(tmp)
         if alerts_available():
             run.plugins["alerts"] = demo_alert_rules(
-                run.workdir / "gateway" / "state", SCHOOL, LIGHTING if options.devices >= 2
-                else None)
+                run.workdir / "gateway" / "state", SCHOOL,
+                LIGHTING if options.devices >= 2 else None,
+                school_site="genova-scuola", lighting_site="genova-illuminazione")
         result = run_scenario(scenario, run)
     if result.alerts is None:
         result.notes.append("alerts: the gateway's alerts plugin is not installed "

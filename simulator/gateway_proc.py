@@ -163,6 +163,17 @@ class GatewayProcess:
         finally:
             conn.close()
 
+    def plugin_failures(self) -> list[str]:
+        """Plugin errors the gateway logged (a plugin that failed gets no data)."""
+        log = self.workdir / "gateway.log"
+        if not log.exists():
+            return []
+        out = []
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if "level=error" in line and "logger=gateway.plugins" in line:
+                out.append("gateway: " + line.split("msg=", 1)[-1][:300])
+        return out
+
     def table_exists(self, name: str) -> bool:
         rows = self.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,))
         return bool(rows)

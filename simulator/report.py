@@ -65,11 +65,12 @@ def print_report(result: RunResult, console: Console, lang: str = "en") -> None:
         console.print(f"{L('alerts')}: {L('alerts_unavailable')}")
     elif result.alerts:
         at = Table(title=L("alerts"))
-        for col in ("time", "device", "kind", "message"):
-            at.add_column(col)
+        for col in ("time", "device", "rule", "state", "message"):
+            at.add_column(L(col))
         for a in result.alerts[:20]:
-            at.add_row(str(a.get("time", "")), str(a.get("device") or a.get("site", "")),
-                       str(a.get("kind", "")), str(a.get("message", ""))[:60])
+            at.add_row(str(a.get("time") or "")[:16], str(a.get("device") or a.get("site")),
+                       str(a.get("rule") or a.get("kind")), str(a.get("state") or ""),
+                       escape(str(a.get("message") or "")[:70]))
         console.print(at)
     else:
         console.print(f"{L('alerts')}: {L('no_alerts')}")

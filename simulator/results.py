@@ -8,7 +8,16 @@ from typing import Any
 
 from simulator.truth import Comparison, Delivered
 
-__all__ = ["RunResult", "energy_summary", "unique_readings"]
+__all__ = ["RunResult", "alert_summary", "energy_summary", "unique_readings"]
+
+ALERT_KEYS = ("time", "site", "device", "channel", "rule", "kind", "state", "severity", "value",
+              "limit", "unit", "message")
+
+
+def alert_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """One alert transition as received upstream (alert or plugin_result schema), flattened."""
+    body = doc.get("payload") if isinstance(doc.get("payload"), dict) else doc
+    return {k: body.get(k, doc.get(k)) for k in ALERT_KEYS}
 
 
 def unique_readings(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

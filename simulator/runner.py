@@ -27,7 +27,7 @@ from simulator.deps import check_dependencies
 from simulator.fleet import SimDevice, build_fleet, channel_map
 from simulator.gateway_proc import BoardRecord, GatewayProcess
 from simulator.link import LinkProxy
-from simulator.results import RunResult, energy_summary, unique_readings
+from simulator.results import RunResult, alert_summary, energy_summary, unique_readings
 from simulator.scenario import Scenario
 from simulator.truth import Delivered, GroundTruth, compare
 from simulator.upstream import UpstreamSubscriber
@@ -212,8 +212,12 @@ class _Run:
         normalised = gw.query("SELECT COUNT(*) FROM series WHERE interval_start + interval_s "
                               "<= ?", (int(self.t1),))[0][0] if gw.table_exists("series") else None
         unique = unique_readings(in_period)
+        failed = gw.plugin_failures()
+        self.notes += failed
         plugin_results = [{"topic": t, **d} for t, d in results]
         return RunResult(self.s.name, len(self.fleet), self.s.days, wall, comparison, stored,
                          normalised, energy_summary(unique),
-                         alerts if "alerts" in self.o.plugins else None, plugin_results, None,
+                         [alert_summary(a) for a in alerts]
+                         if "alerts" in self.o.plugins and not any(
+                             "alerts" in f for f in failed) else None, plugin_results, None,
                          self.faults, broker.kind, notes=self.notes, readings=unique)

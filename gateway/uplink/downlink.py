@@ -24,6 +24,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from gateway import commands as gw_commands  # registers the commands table before db open
 from gateway import outbox
 from gateway.store.db import Database, register_schema
 from gateway.uplink.config import MqttConfig
@@ -160,7 +161,7 @@ class Commands:
         """Publish new command results (cheap read first); 0 when there are none."""
         if self._relay_off:
             return 0
-        from gateway.commands import results_since
+        results_since = gw_commands.results_since
         try:
             fresh = await self.db.read(lambda c: results_since(c, self._seq, limit=1))
             if not fresh:
@@ -177,10 +178,7 @@ class Commands:
         return n
 
     def _queue_fn(self) -> QueueFn:
-        if self._queue is None:
-            from gateway.commands import queue_command
-            self._queue = queue_command
-        return self._queue
+        return self._queue or gw_commands.queue_command
 
     async def handle(self, msg: mqtt.MQTTMessage) -> None:
         """Validate, queue (or reject) and only then acknowledge `msg` to the broker."""

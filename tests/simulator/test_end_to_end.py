@@ -1,8 +1,8 @@
 """Two weeks of two real boards through a real gateway and mosquitto, with every fault on.
 
 Power cuts, watchdog reboots, a 30-hour link outage plus random ones, TCP sessions cut mid-
-exchange, connections lost by the network and dropped by a NAT, a gateway SIGKILL and a
-broker restart: at the end the upstream subscriber must
+exchange, connections lost by the network and dropped by a NAT, drifting board clocks, a
+gateway SIGKILL and a broker restart: at the end the upstream subscriber must
 hold exactly the readings the boards' firmware produced — none lost, none invented, no
 register changed — and the gateway must have stored each of them once.
 """
@@ -33,6 +33,7 @@ SCENARIO = {
              "nat_timeout_s": 45.0},
     "faults": {"power_cuts_per_week": 1.5, "power_cut_minutes": [5.0, 300.0],
                "reboots_per_week": 1.0, "link_drops_per_day": 3.0, "gateway_crashes": 1,
+               "clock_drift_ppm": [-40.0, 40.0],
                "broker_restarts": 1},
 }
 

@@ -12,9 +12,10 @@ from tests.support.mosquitto import Mosquitto
 # `user root`: when the suite runs as root, mosquitto would otherwise drop to the `mosquitto`
 # user, fail to write tmp_path and run *without* persistence (no log, no mosquitto.db).
 AS_TEST_USER = "user root\n"
-# Save after every change (not every second): a SIGKILLed broker then keeps the messages it
-# had acknowledged but not yet delivered. Costs a full save per change: used where the broker
-# is killed (see deploy/mosquitto/README.md for the trade-off on a platform broker).
+# Save after every change (not every second): a SIGKILLed broker then keeps what it had
+# acknowledged but not yet delivered — except a message acknowledged in the instant before the
+# kill (mosquitto sends PUBACK before it saves; see helpers.acked_around). Costs a full save per
+# change: used where the broker is killed (deploy/mosquitto/README.md: the trade-off).
 DURABLE = AS_TEST_USER + "autosave_on_changes true\n"
 
 
