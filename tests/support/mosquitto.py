@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -54,6 +55,9 @@ class Mosquitto:
                     "log_type error",
                     "log_type warning",
                     f"log_dest file {self.log_path}",
+                    # as root mosquitto drops to user `mosquitto`, cannot write the test dir and
+                    # silently loses persistence and its log
+                    "user root" if os.geteuid() == 0 else "",
                     self.extra_config,
                 ]
             )
