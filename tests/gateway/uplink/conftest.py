@@ -9,14 +9,12 @@ import pytest
 
 from tests.support.mosquitto import Mosquitto
 
-# `user root`: when the suite runs as root, mosquitto would otherwise drop to the `mosquitto`
-# user, fail to write tmp_path and run *without* persistence (no log, no mosquitto.db).
-AS_TEST_USER = "user root\n"
+# (tests.support.mosquitto adds `user root` when the suite runs as root, so persistence works)
 # Save after every change (not every second): a SIGKILLed broker then keeps what it had
 # acknowledged but not yet delivered — except a message acknowledged in the instant before the
 # kill (mosquitto sends PUBACK before it saves; see helpers.acked_around). Costs a full save per
 # change: used where the broker is killed (deploy/mosquitto/README.md: the trade-off).
-DURABLE = AS_TEST_USER + "autosave_on_changes true\n"
+DURABLE = "autosave_on_changes true\n"
 
 
 def _run(workdir: Path, extra: str) -> Iterator[Mosquitto]:
@@ -30,7 +28,7 @@ def _run(workdir: Path, extra: str) -> Iterator[Mosquitto]:
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from _run(tmp_path / "broker", AS_TEST_USER)
+    yield from _run(tmp_path / "broker", "")
 
 
 @pytest.fixture
