@@ -12,7 +12,6 @@ import pytest
 from gateway import outbox
 from gateway.store.db import Database
 from gateway.uplink.publisher import Publisher
-from tests.gateway.uplink.conftest import AS_TEST_USER
 from tests.gateway.uplink.helpers import (
     PREFIX,
     SITE,
@@ -30,7 +29,7 @@ BIG = json.dumps({"schema": "meterkit/plugin_result/1", "blob": "x" * 6000}).enc
 
 
 def _broker(tmp_path: Path, limit: str) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "broker", extra_config=AS_TEST_USER + limit)
+    broker = Mosquitto(tmp_path / "broker", extra_config=limit)
     broker.start()
     try:
         yield broker

@@ -13,7 +13,6 @@ from gateway import outbox
 from gateway.store.db import Database
 from gateway.uplink.publisher import Publisher
 from tests.gateway.uplink.certs import make_pki, password_line
-from tests.gateway.uplink.conftest import AS_TEST_USER
 from tests.gateway.uplink.helpers import (
     Subscriber,
     check_delivery,
@@ -32,7 +31,7 @@ def secure_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int, dict[str, Pa
     pw = tmp_path / "passwd"
     pw.write_text(password_line("gateway", "correct horse") + "\n")
     tls_port = free_port()
-    broker = Mosquitto(tmp_path / "broker", extra_config=AS_TEST_USER + "\n".join([
+    broker = Mosquitto(tmp_path / "broker", extra_config="\n".join([
         f"password_file {pw}",
         f"listener {tls_port} 127.0.0.1",
         f"cafile {pki['ca']}", f"certfile {pki['server']}", f"keyfile {pki['server_key']}",
