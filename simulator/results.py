@@ -16,7 +16,12 @@ ALERT_KEYS = ("time", "site", "device", "channel", "rule", "kind", "state", "sev
 
 def alert_summary(doc: dict[str, Any]) -> dict[str, Any]:
     """One alert transition as received upstream (alert or plugin_result schema), flattened."""
-    body = doc.get("payload") if isinstance(doc.get("payload"), dict) else doc
+    if isinstance(doc.get("payload"), dict):
+        body = doc["payload"]
+    elif isinstance(doc.get("details"), dict):  # alert schema: the rule's own fields in details
+        body = {**doc, **doc["details"]}
+    else:
+        body = doc
     return {k: body.get(k, doc.get(k)) for k in ALERT_KEYS}
 
 

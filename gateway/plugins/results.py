@@ -12,10 +12,10 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
-from gateway.model import PluginResult
+from gateway.model import DeviceEvent, PluginResult
 from gateway.outbox import add as outbox_add
 from gateway.store.db import register_schema
-from gateway.uplink.messages import plugin_result_message
+from gateway.uplink.messages import alert_message, plugin_result_message
 
 __all__ = ["SCHEMA_SQL", "recent_results", "store_result"]
 
@@ -44,7 +44,7 @@ def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str 
     """
     site = result.site or default_site
     # Build the message first: a payload that cannot be serialised fails before any insert.
-    message = plugin_result_message(result, prefix=prefix, site=site) if prefix else None
+    message = _message(result, prefix=prefix, site=site) if prefix else None
     when = int(result.time.timestamp()) if result.time is not None else None
     cur = conn.execute(
         "INSERT INTO plugin_results (plugin, name, site, device, time, payload, created_at) "
@@ -57,6 +57,22 @@ def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str 
         outbox_add(conn, topic=message[0], payload=message[1], stream=f"result:{result.plugin}",
                    msg_id=f"result:{result.plugin}:{rid}")
     return rid
+
+
+def _message(result: PluginResult, *, prefix: str, site: str) -> tuple[str, bytes]:
+    """Alerts go on the documented alert topics; every other result under results/<plugin>."""
+    if result.name != "alert" or result.time is None:
+        return plugin_result_message(result, prefix=prefix, site=site)
+    p = result.payload
+    kind = str(p.get("kind") or "alert")
+    channel = p.get("channel")
+    event = DeviceEvent(site=site, device=result.device, kind=kind, time=result.time,
+                        channel=str(channel) if channel is not None else None) \
+        if result.device else None
+    # the measured value stays in `details`: the alert schema's `value` is a device's integer
+    return alert_message(event, prefix=prefix, site=site, kind=kind, time=result.time,
+                         message=str(p.get("message", "")),
+                         severity=str(p.get("severity", "warning")), details=dict(p))
 
 
 def recent_results(conn: sqlite3.Connection, plugin: str, limit: int = 20) -> list[PluginResult]:

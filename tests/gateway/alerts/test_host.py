@@ -56,15 +56,22 @@ async def test_alert_goes_through_the_host_to_the_outbox(tmp_path: Path) -> None
 
     def rows(conn: Any) -> tuple[list[Any], list[Any]]:
         results = conn.execute("SELECT plugin, name, device, payload FROM plugin_results")
-        outbox = conn.execute("SELECT topic FROM outbox")
-        return [tuple(r) for r in results], [r[0] for r in outbox]
-    results, topics = await db.read(rows)
+        outbox = conn.execute("SELECT topic, payload FROM outbox")
+        return [tuple(r) for r in results], [tuple(r) for r in outbox]
+    results, messages = await db.read(rows)
+    topics = [t for t, _ in messages]
     await db.close()
     assert [(p, n, d) for p, n, d, _ in results] == [("alerts", "alert", "dev1")]
     payload = json.loads(results[0][3])
     assert (payload["state"], payload["since"], payload["time"]) == (
         "raised", "2026-11-24T01:00:00+01:00", "2026-11-24T01:30:00+01:00")
-    assert topics == ["meterkit/scuola/results/alerts/alert"]
+    # the uplink's documented alert topic and schema (docs/schemas/alert.v1.json)
+    assert topics == ["meterkit/scuola/dev1/alert"]
+    upstream = json.loads(messages[0][1])
+    assert (upstream["schema"], upstream["device"], upstream["severity"]) == (
+        "meterkit/alert/1", "dev1", payload["severity"])
+    assert upstream["time"] == "2026-11-24T01:30:00+01:00"
+    assert upstream["details"]["state"] == "raised"
 
 
 class DbContext(FakeContext):
