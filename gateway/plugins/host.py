@@ -38,6 +38,7 @@ log = logging.getLogger("gateway.plugins")
 BUILTIN_PLUGINS: dict[str, str] = {
     "alerts": "gateway.alerts.plugin:AlertsPlugin",
     "baseline": "gateway.analysis.plugin:BaselinePlugin",
+    "cer": "gateway.analysis.cer_plugin:CerPlugin",
     "expected_profile": "gateway.analysis.profile_plugin:ExpectedProfilePlugin",
     "modbus": "gateway.modbus.plugin:ModbusPlugin",
 }
