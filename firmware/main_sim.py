@@ -93,6 +93,9 @@ def main():
     import asyncio
 
     asyncio.run(a.main())
+    # what was loaded: tests weigh the same modules in a fresh heap to split code from data
+    print("@modules " + " ".join(sorted(m for m in sys.modules if m.split(".")[0] in (
+        "asyncio", "firmware", "protocol"))))
     print("@exit")
 
 
