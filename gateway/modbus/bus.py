@@ -19,7 +19,7 @@ from typing import Any
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
-from gateway.modbus.backoff import Backoff, Retry
+from gateway.backoff import Backoff, Retry
 from gateway.modbus.clock import Clock
 from gateway.modbus.errors import BusUnavailable, DeviceReadError
 from gateway.modbus.regmap import RegisterSpec

@@ -20,7 +20,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.modbus.backoff import Backoff
+from gateway.backoff import Backoff
 from gateway.modbus.bus import Bus
 from gateway.modbus.clock import Clock, SystemClock
 from gateway.modbus.poller import BusPoller, DeviceState

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.modbus.backoff import Backoff, Retry
+from gateway.backoff import Backoff, Retry
 from gateway.modbus.bus import Bus
 from gateway.modbus.clock import Clock, next_boundary
 from gateway.modbus.errors import BusUnavailable, DeviceReadError

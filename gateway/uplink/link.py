@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.uplink.backoff import Backoff
+from gateway.backoff import Backoff, Retry
 from gateway.uplink.config import MqttConfig
 from gateway.uplink.errors import BrokerRefused, BrokerUnreachable
 
@@ -201,12 +201,13 @@ class Link:
         self._loop = asyncio.get_running_loop()
         backoff = Backoff(self.cfg.reconnect_min_s, self.cfg.reconnect_max_s)
         try:
-            await self._stay_connected(stopping, backoff)
+            await self._stay_connected(stopping, backoff, Retry())
         finally:
             await asyncio.to_thread(self._drop)     # DISCONNECT (no Will), stop paho's thread
             self.connected = False
 
-    async def _stay_connected(self, stopping: asyncio.Event, backoff: Backoff) -> None:
+    async def _stay_connected(self, stopping: asyncio.Event, backoff: Backoff,
+                              retry: Retry) -> None:
         while not stopping.is_set():
             self._up.clear()
             self._down.clear()
@@ -226,13 +227,13 @@ class Link:
                                    self.cfg.effective_client_id)
                     await _first(self._down, stopping)
                     if time.monotonic() - since >= self._stable_after_s:
-                        backoff.reset()
+                        retry.succeeded()
                 elif not self._down.is_set() and not stopping.is_set():
                     self._log.warning("MQTT %s: no CONNACK, reconnecting", self.broker)
                     await asyncio.to_thread(self._drop)
             if stopping.is_set():
                 break
-            delay = backoff.next()
+            delay = retry.failed(time.monotonic(), backoff)
             self._log.info("MQTT reconnecting to %s in %.2f s", self.broker, delay)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from gateway.modbus.backoff import Backoff, Retry
+from gateway.backoff import Backoff, Retry
 from gateway.modbus.clock import next_boundary
 
 

@@ -1,4 +1,4 @@
-"""Exponential backoff with jitter for buses that will not connect and devices that are silent."""
+"""Exponential backoff with jitter: the uplink's reconnects, Modbus buses and silent devices."""
 
 from __future__ import annotations
 
