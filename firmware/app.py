@@ -43,7 +43,11 @@ class App:
         self.state.data["boot"] += 1
         q = cfg["queue"]
         self.queue = FlashQueue(root + "/q", q["max_kb"] * 1024, q["segment_bytes"])
-        self.counter = FrameCounter(root + "/ctr", self.queue.max_counter + 1)
+        # flash full: the state and the counter reservation make room by dropping the oldest
+        # queued frames (counted); a counter that cannot be reserved is never used (emit)
+        self.state.room = self.queue.make_room
+        self.counter = FrameCounter(root + "/ctr", self.queue.max_counter + 1,
+                                    room=self.queue.make_room)
         self.sink = FrameSink(cfg["device_id"], cfg["key_bytes"], self.counter, self.queue)
         self.clock = Clock(hal, cfg["clock"]["max_drift_s"])
         self.upload = asyncio.Event()
@@ -58,6 +62,11 @@ class App:
         for i in range(len(self.config_errors)):
             ch = self.config_errors[i][0]
             self.event("config_error", ch if ch is not None and ch < 255 else None, i + 1)
+        kb = self.queue.clamped_kb
+        if kb:  # value < 0: the queue bound in use, in KB, lowered to fit the flash
+            print("CONFIG ERROR: config queue.max_kb: %d KB does not fit in the flash, "
+                  "using %d KB" % (q["max_kb"], kb))
+            self.event("config_error", None, -kb)
         self._apply_overrides()
         gc.collect()  # compiling a module needs contiguous blocks: start each from a clean heap
         from firmware.meter import Meter
@@ -86,12 +95,27 @@ class App:
 
     # -- frames ---------------------------------------------------------------------------------
     def emit(self, msg):
-        self.sink.emit(msg)
-        if self.sink.dropped_now:
-            lost = self.sink.dropped_now
-            self.sink.dropped_now = 0
+        self._seal(msg)
+        self._report_drops()
+
+    def _seal(self, msg):
+        try:
+            self.sink.emit(msg)
+        except OSError as e:
+            if e.errno != 28:
+                raise
+            # flash full and nothing left to drop: no counter could be reserved, the frame
+            # was never sealed; it is lost, and counted as such
+            self.queue.dropped += 1
+        self.sink.dropped_now = 0
+
+    def _report_drops(self):
+        """Every frame lost since the last report (overflow, full flash), as one EVENT."""
+        lost = self.queue.dropped - self._drop_reported
+        if lost > 0:
+            self._drop_reported = self.queue.dropped
             self.log("queue full: dropped %d oldest frames" % lost)
-            self.sink.emit({"type": "event", "events": [
+            self._seal({"type": "event", "events": [
                 {"time": self.hal.time(), "code": "queue_overflow", "channel": None,
                  "value": lost}]})
         self.upload.set()
@@ -160,8 +184,8 @@ class App:
                 elif not self._power_ok and v >= pf:
                     self._power_ok = True
                     self.event("power_restore", None, v)
-            if self._drop_reported != self.queue.dropped:
-                self._drop_reported = self.queue.dropped
+            if self._drop_reported != self.queue.dropped:  # e.g. a state save made room
+                self._report_drops()
             if self.reboot_at is not None and (
                     self.queue.depth == 0 or hal.ticks_diff(now, self.reboot_at) >= 0):
                 m.persist()

@@ -5,6 +5,11 @@ run of records `A5 | len (u16 BE) | frame | CRC-32 (BE) of len+frame`, and `head
 with `atomic.write`): first unacknowledged position (segment, offset) and the total number of
 records dropped for lack of space. Segments before the head are acknowledged history, kept
 for `resend` until the space is needed.
+
+The bound is `max_bytes`, clamped at boot to what the filesystem can hold (`os.statvfs`, less a
+reserve for littlefs metadata, copy-on-write and the small state files). If the flash fills
+anyway (ENOSPC), the oldest segment goes (counted like an overflow) and the write is retried;
+a frame that still finds no room is counted as dropped. Nothing here raises ENOSPC.
 """
 
 import binascii
@@ -25,6 +30,7 @@ class FlashQueue:
         self.root = root
         self._seg_bytes = seg_bytes
         self._max_segs = max(3, max_bytes // seg_bytes)
+        self._sealed = False  # the last segment may end in garbage: append to a new one
         # Two buffers: appends (meter task, also boot scans and overflow drops) and reads
         # (session task). A frame being sent stays intact while an interval closes, even
         # across the awaits of the AT driver.
@@ -39,7 +45,9 @@ class FlashQueue:
         self.depth = 0  # unacknowledged records
         self.max_counter = 0  # highest frame counter found at boot
         self.repaired = 0  # damaged tails cut at boot
+        self.clamped_kb = 0  # bound lowered to this to fit the flash (0: as configured)
         self._recover()
+        self._fit()
 
     # -- paths and persistence ---------------------------------------------------------------
     def _path(self, seq):
@@ -47,10 +55,42 @@ class FlashQueue:
 
     def _save_head(self):
         b = bytearray(12)
-        b[0:4] = self.head_seq.to_bytes(4, "big")
-        b[4:8] = self.head_off.to_bytes(4, "big")
-        b[8:12] = self.dropped.to_bytes(4, "big")
-        atomic.write(self.root + "/head", b)
+        while True:  # flash full: drop the oldest segment, save the head as it is then
+            b[0:4] = self.head_seq.to_bytes(4, "big")
+            b[4:8] = self.head_off.to_bytes(4, "big")
+            b[8:12] = self.dropped.to_bytes(4, "big")
+            try:
+                atomic.write(self.root + "/head", b)
+                return
+            except OSError as e:
+                if not atomic.full(e):
+                    raise
+            if not self.make_room(False):
+                print("queue: flash full, head not saved")  # counts stay right in RAM
+                return
+
+    def _fit(self):
+        """Clamp the bound to what the filesystem holds: its free blocks plus those of our
+        segments, less a reserve of max(8 blocks, 10 %) for littlefs metadata (directory
+        pairs that split as segments come and go), copy-on-write (an append rewrites the
+        last block of its segment, an atomic write holds the old and new file, the boot
+        repair copies a segment) and the small files `state`, `ctr`, `head`."""
+        try:
+            st = os.statvfs(self.root)
+        except (AttributeError, OSError):
+            return
+        bs, blocks, free = st[0], st[2], st[3]
+        if free > blocks:  # littlefs reports garbage when completely full
+            free = 0
+        # a full segment: its blocks (after the first, littlefs keeps ~8 bytes of skip-list
+        # pointers in each) and ~128 bytes of directory entry in a metadata pair
+        per = (1 + (max(0, self._seg_bytes - bs) + bs - 9) // (bs - 8)) * bs + 128
+        for n in self._lens:
+            free += (n + bs - 1) // bs
+        fit = (free - max(8, blocks // 10)) * bs // per
+        if fit < self._max_segs:
+            self._max_segs = max(2, fit)
+            self.clamped_kb = self._max_segs * self._seg_bytes // 1024
 
     # -- boot recovery ------------------------------------------------------------------------
     def _recover(self):
@@ -78,8 +118,9 @@ class FlashQueue:
             ho = 0
         for seq in segs:
             end, size, count, last = self._scan(seq, ho if seq == hs else 0)
+            self._sealed = False
             if end < size:
-                self._truncate(seq, end)
+                self._sealed = not self._truncate(seq, end)
                 self.repaired += 1
             self._segs.append(seq)
             self._lens.append(end)
@@ -137,67 +178,111 @@ class FlashQueue:
         return n
 
     def _truncate(self, seq, end):
-        """Keep only the first `end` valid bytes of a segment (copy, then atomic rename)."""
+        """Keep only the first `end` valid bytes of a segment (copy, then atomic rename).
+
+        False if the flash has no room for the copy: the tail stays, reads stop at `end`
+        (`_lens`) and the segment is not appended to."""
         path = self._path(seq)
         tmp = path + ".tmp"
         buf = self._mv[0:256]
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            left = end
-            while left > 0:
-                k = src.readinto(buf[0 : min(256, left)])
-                dst.write(buf[0:k])
-                left -= k
-        os.rename(tmp, path)
+        try:
+            with open(path, "rb") as src, open(tmp, "wb") as dst:
+                left = end
+                while left > 0:
+                    k = src.readinto(buf[0 : min(256, left)])
+                    dst.write(buf[0:k])
+                    left -= k
+            os.rename(tmp, path)
+        except OSError as e:
+            if not atomic.full(e):
+                raise
+            atomic.remove(tmp)
+            return False
+        return True
 
     # -- append ---------------------------------------------------------------------------------
     def append(self, frame, n):
-        """Append frame[0:n] as one record; return how many old records were dropped for it."""
+        """Append frame[0:n] as one record; return how many records were dropped for it (the
+        frame itself too if the flash has no room for it even with every segment gone)."""
         rec = _HDR + n + 4
-        lost = 0
-        if not self._segs or self._lens[-1] + rec > self._seg_bytes:
-            seq = self._segs[-1] + 1 if self._segs else max(1, self.head_seq)
-            if not self._segs or (self.head_seq == self._segs[-1] and
-                                  self.head_off >= self._lens[-1]):
-                moved = True  # queue empty: the head moves to the new segment
-            else:
-                moved = False
-            self._segs.append(seq)
-            self._lens.append(0)
-            if moved:
-                self.head_seq = seq
-                self.head_off = 0
-            while len(self._segs) > self._max_segs:
-                lost += self._drop_oldest()
+        d0 = self.dropped
         mv = self._mv
-        mv[0] = _MAGIC
-        mv[1] = n >> 8
-        mv[2] = n & 0xFF
-        mv[_HDR : _HDR + n] = frame[0:n]
-        crc = binascii.crc32(mv[1 : _HDR + n])
-        mv[_HDR + n] = (crc >> 24) & 0xFF
-        mv[_HDR + n + 1] = (crc >> 16) & 0xFF
-        mv[_HDR + n + 2] = (crc >> 8) & 0xFF
-        mv[_HDR + n + 3] = crc & 0xFF
-        with open(self._path(self._segs[-1]), "ab") as f:
-            f.write(mv[0:rec])
+        while True:
+            if self._sealed or not self._segs or self._lens[-1] + rec > self._seg_bytes:
+                self._new_seg()
+            mv[0] = _MAGIC  # (re)built each pass: a drop scans through the same buffer
+            mv[1] = n >> 8
+            mv[2] = n & 0xFF
+            mv[_HDR : _HDR + n] = frame[0:n]
+            crc = binascii.crc32(mv[1 : _HDR + n])
+            mv[_HDR + n] = (crc >> 24) & 0xFF
+            mv[_HDR + n + 1] = (crc >> 16) & 0xFF
+            mv[_HDR + n + 2] = (crc >> 8) & 0xFF
+            mv[_HDR + n + 3] = crc & 0xFF
+            path = self._path(self._segs[-1])
+            try:
+                with open(path, "ab") as f:
+                    f.write(mv[0:rec])
+                break
+            except OSError as e:
+                if not atomic.full(e):
+                    raise
+            # Flash full. littlefs keeps the file as it was, but never append after whatever
+            # a failed write may have left: a later boot would cut good records behind it.
+            if self._lens[-1]:
+                self._sealed = True
+            else:
+                atomic.remove(path)
+            if not self.make_room():
+                self.dropped += 1  # not even one segment to give up: this frame is lost
+                self._save_head()
+                return self.dropped - d0
         self._lens[-1] += rec
         self.depth += 1
-        return lost
+        return self.dropped - d0
 
-    def _drop_oldest(self):
+    def _new_seg(self):
+        seq = self._segs[-1] + 1 if self._segs else max(1, self.head_seq)
+        if not self._segs or (self.head_seq == self._segs[-1] and
+                              self.head_off >= self._lens[-1]):
+            self.head_seq = seq  # queue empty: the head moves to the new segment
+            self.head_off = 0
+        self._segs.append(seq)
+        self._lens.append(0)
+        self._sealed = False
+        if len(self._segs) > self._max_segs:
+            lost = 0
+            while len(self._segs) > self._max_segs:
+                lost += self._drop()
+            if lost:
+                self._save_head()
+
+    def make_room(self, save=True):
+        """Free flash after ENOSPC: drop the oldest segment (history first, then unacknowledged
+        records, counted like an overflow). False when there is nothing left to drop."""
+        if not self._segs or (len(self._segs) == 1 and not self._lens[0]):
+            return False
+        k = max(2, len(self._segs) - 1)
+        if k < self._max_segs:  # learn the real bound: plain overflow drops from now on
+            self._max_segs = k
+            print("queue: flash full, bound lowered to %d segments" % k)
+        if self._drop() and save:
+            self._save_head()
+        return True
+
+    def _drop(self):
+        """Remove the oldest segment; the caller saves the head if records were lost."""
         seq = self._segs[0]
         lost = 0
         if seq >= self.head_seq:  # unacknowledged data: count it, move the head past it
             lost = self._scan(seq, self.head_off if seq == self.head_seq else 0)[2]
-            self.head_seq = self._segs[1]
+            self.head_seq = self._segs[1] if len(self._segs) > 1 else seq + 1
             self.head_off = 0
             self.dropped += lost
             self.depth -= lost
         atomic.remove(self._path(seq))
         self._segs.pop(0)
         self._lens.pop(0)
-        if lost:
-            self._save_head()
         return lost
 
     # -- read and release -----------------------------------------------------------------------

@@ -28,7 +28,17 @@ class State:
                 data[k] = v
         self.data = data
         self.writes = 0
+        self.room = None  # frees flash when it is full (the queue's make_room)
 
     def save(self):
-        atomic.write(self._path, json.dumps(self.data).encode())
+        """Write the state; False if the flash is full even with the queue emptied (the old
+        file stays: a power cut then loses what changed since, as between two saves)."""
+        try:
+            atomic.write(self._path, json.dumps(self.data).encode(), self.room)
+        except OSError as e:
+            if e.errno != 28:
+                raise
+            print("state: flash full, not saved")
+            return False
         self.writes += 1
+        return True

@@ -42,6 +42,7 @@ def run_board(
     timeout: float = 120,
     state_dir: Path | None = None,
     path: list[Path] | None = None,
+    flash_kb: int | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     feed = tmp / "feed.txt"
     feed.write_text("\n".join(feed_lines) + "\n")
@@ -52,6 +53,8 @@ def run_board(
             "--report-every", str(report_every)]
     if port is not None:
         args += ["--gateway", f"127.0.0.1:{port}"]
+    if flash_kb is not None:  # the simulated flash (main_sim's default: 512 KB)
+        args += ["--flash-kb", str(flash_kb)]
     args += extra or []
     try:
         return run_micropython(MAIN_SIM, *args, heapsize=heapsize, cwd=tmp, timeout=timeout,
