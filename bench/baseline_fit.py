@@ -1,9 +1,11 @@
 """Fit time of one year of daily and one year of hourly data: meterkit vs OpenEEmeter 4.x.
 
 Same run, same data: eemeter's simulated meter "il-electricity-cdd-hdd" (daily and hourly
-samples), the 365 days before its blackout. Ours: CalTRACK daily degree-day model
-(gateway.analysis.regression) and the time-of-week-and-temperature model
-(gateway.analysis.towt). eemeter: DailyModel (default "current" and "legacy") and
+samples), the 365 days before its blackout. Ours: the daily degree-day model
+(gateway.analysis.regression) with its default search (balance points x within-day
+temperature spreads 0..6 °C, decision record 014) and, on the "CalTRACK dd" row, restricted
+to CalTRACK's degree days of the daily mean (`temperature_spreads=(0.0,)`); and the
+time-of-week-and-temperature model (gateway.analysis.towt). eemeter: DailyModel (default "current" and "legacy") and
 HourlyCaltrackModel (CalTRACK hourly). Each fit is timed `--repeat` times after one warm-up
 (numba compilation and caches are not counted); the table shows the median and the ratio.
 Both sides include their data preparation (hourly temperatures -> daily means); "fit only"
@@ -82,27 +84,44 @@ def main() -> int:
         u = usage_periods(days, [d + timedelta(days=1) for d in days], values, unit="kWh")
         return fit_degree_day_model(u, dt)
 
+    def ours_daily_caltrack() -> object:
+        dt = daily_mean_temperature(
+            stamps, temp_c.to_numpy(), tz=ZoneInfo("UTC"), drop_short_days=True
+        )
+        u = usage_periods(days, [d + timedelta(days=1) for d in days], values, unit="kWh")
+        return fit_degree_day_model(u, dt, temperature_spreads=(0.0,))
+
     ours = _timed(ours_daily, args.repeat)
+    ours_caltrack = _timed(ours_daily_caltrack, args.repeat)
     dt_ready = daily_mean_temperature(
         stamps, temp_c.to_numpy(), tz=ZoneInfo("UTC"), drop_short_days=True
     )
     u_ready = usage_periods(days, [d + timedelta(days=1) for d in days], values, unit="kWh")
     ours_fit = _timed(lambda: fit_degree_day_model(u_ready, dt_ready), args.repeat)
+    ours_fit_caltrack = _timed(
+        lambda: fit_degree_day_model(u_ready, dt_ready, temperature_spreads=(0.0,)),
+        args.repeat,
+    )
+    ee_times = {}
     for name in ("current", "legacy"):
 
         def ee_daily(name: str = name) -> object:
             data = DailyBaselineData.from_series(base, temp_f, is_electricity_data=True)
             return DailyModel(model=name).fit(data, ignore_disqualification=True)
 
+        ee_times[name] = _timed(ee_daily, args.repeat)
         rows.append(
-            (
-                "1 year daily",
-                f"eemeter DailyModel({name!r})",
-                ours,
-                ours_fit,
-                _timed(ee_daily, args.repeat),
-            )
+            ("1 year daily", f"eemeter DailyModel({name!r})", ours, ours_fit, ee_times[name])
         )
+    rows.append(
+        (
+            "1 year daily, CalTRACK dd",
+            "eemeter DailyModel('legacy')",
+            ours_caltrack,
+            ours_fit_caltrack,
+            ee_times["legacy"],
+        )
+    )
 
     # one year of hourly data
     meter_h, temp_fh, meta_h = load_sample("il-electricity-cdd-hdd-hourly")

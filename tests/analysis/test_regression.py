@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from gateway.analysis.degree_days import DailyTemperature
 from gateway.analysis.errors import InsufficientDataError, PeriodError, UnitMismatchError
-from gateway.analysis.regression import fit_degree_day_model
+from gateway.analysis.regression import expected_degree_days, fit_degree_day_model
 from gateway.analysis.savings import avoided_energy, light_points_adjustment
 from gateway.analysis.usage import usage_periods
 
@@ -46,6 +47,9 @@ def test_daily_hdd_cdd_recovers_balance_points_slopes_intercept() -> None:
     assert m.intercept == pytest.approx(50.0, rel=0.05)
     assert m.p_values["heating_slope"] < 0.1 and m.p_values["cooling_slope"] < 0.1
     assert m.stats.r2 > 0.9
+    # loads that follow the daily mean keep CalTRACK's degree days (no within-day spread)
+    assert m.temperature_spread_c == 0.0
+    assert m.as_dict()["temperature_spread_c"] == 0.0
 
 
 def test_gas_heating_only_selects_hdd_model() -> None:
@@ -164,3 +168,69 @@ def test_reporting_without_temperature_is_an_error() -> None:
     with pytest.raises(InsufficientDataError) as err:
         model.predict(later, [d + timedelta(days=1) for d in later], w)
     assert err.value.available == 0
+
+
+def test_expected_degree_days_is_the_normal_expectation() -> None:
+    x = np.linspace(-30.0, 30.0, 601)
+    for s in (0.5, 2.0, 6.0):
+        exact = [s * (z * 0.5 * math.erfc(-z / math.sqrt(2)) + math.exp(-z * z / 2)
+                      / math.sqrt(2 * math.pi)) for z in x / s]
+        got = expected_degree_days(x, s)
+        assert np.max(np.abs(got - exact)) < 1e-6 * s
+        assert np.all(got >= np.maximum(x, 0.0))                 # Jensen: never below
+        # heating and cooling of the same day differ by exactly Tb - T
+        assert np.allclose(got - expected_degree_days(-x, s), x, atol=1e-6 * s)
+    assert np.array_equal(expected_degree_days(x, 0.0), np.maximum(x, 0.0))
+    assert float(expected_degree_days(0.0, 3.0)) == pytest.approx(3.0 / math.sqrt(2 * math.pi))
+
+
+def _hourly_load(w: DailyTemperature, amplitude: float = 6.0) -> np.ndarray:
+    """Use driven by the hours: mean over a sinusoidal day of the hourly degree days."""
+    th = w.mean_c[:, None] + amplitude * np.sin(2 * np.pi * (np.arange(24) - 9) / 24)[None, :]
+    return 20.0 + (4.0 * np.maximum(16.0 - th, 0) + 6.0 * np.maximum(th - 20.0, 0)).mean(axis=1)
+
+
+def test_loads_driven_by_hourly_temperatures_select_a_spread() -> None:
+    # CalTRACK issues #94/#120/#121: with degree days of the daily mean such a building gets a
+    # low heating balance point and a biased weather response; the spread recovers part of it
+    errors: dict[str, list[float]] = {"caltrack": [], "spread": []}
+    for seed in range(20, 32):
+        base_w = _weather(seed)
+        rep = _weather(seed + 1, start=date(2024, 1, 1), n=366)
+        rep_w = DailyTemperature(rep.days, rep.mean_c + 1.5, rep.samples)   # a warmer year
+        y = _hourly_load(base_w) + np.random.default_rng(seed + 50).normal(0, 1.0, 365)
+        truth = _hourly_load(rep_w).sum()
+        ends = [d + timedelta(days=1) for d in rep_w.days]
+        cal = fit_degree_day_model(_daily(base_w, y), base_w, temperature_spreads=(0.0,))
+        m = fit_degree_day_model(_daily(base_w, y), base_w)
+        assert cal.temperature_spread_c == 0.0
+        # the sinusoid's own standard deviation is 6 / sqrt(2) = 4.2 °C
+        assert 2.0 <= m.temperature_spread_c <= 5.0
+        assert m.stats.adj_r2 > cal.stats.adj_r2
+        assert m.heating_balance_point >= cal.heating_balance_point
+        assert m.stats.p == 4                                    # spread counted
+        errors["caltrack"].append(abs(cal.predict(rep_w.days, ends, rep_w).sum() / truth - 1))
+        errors["spread"].append(abs(m.predict(rep_w.days, ends, rep_w).sum() / truth - 1))
+    assert np.mean(errors["spread"]) < 0.75 * np.mean(errors["caltrack"])
+
+
+def test_predict_follows_the_days_not_their_order() -> None:
+    w = _weather(17)
+    rng = np.random.default_rng(18)
+    y = _truth(w.mean_c) + rng.normal(0, 5.0, 365)
+    model = fit_degree_day_model(_daily(w, y), w)
+    shuffled = rng.permutation(365)
+    w2 = DailyTemperature(tuple(w.days[i] for i in shuffled), w.mean_c[shuffled],
+                          w.samples[shuffled])
+    starts = [date(2023, m, 1) for m in range(1, 13)]
+    ends = [*starts[1:], date(2024, 1, 1)]
+    a = model.predict(starts, ends, w)
+    assert np.allclose(a, model.predict(starts, ends, w2))
+    # a bill's prediction is its mean day times its days, over the days with temperature
+    days = np.array([(e - s).days for s, e in zip(starts, ends, strict=True)])
+    assert a[0] == pytest.approx(model.daily(w.mean_c[:31]).mean() * days[0])
+    gappy = DailyTemperature(w.days[:5] + w.days[7:], np.delete(w.mean_c, [5, 6]),
+                             np.delete(w.samples, [5, 6]))
+    jan = model.predict(starts[:1], ends[:1], gappy)
+    kept = np.delete(w.mean_c[:31], [5, 6])
+    assert jan[0] == pytest.approx(model.daily(kept).mean() * 31)
