@@ -4,7 +4,7 @@ import asyncio
 import gc
 import sys
 
-FW_VERSION = (1, 0, 0)
+FW_VERSION = (1, 1, 0)
 
 
 class App:

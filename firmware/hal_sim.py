@@ -63,6 +63,7 @@ class SimHal:
         self._next = {}
         self._pins = {}
         self._isr = {}
+        self.idle_level = {}  # ch -> level a miswired input rests at (default: the edge's idle)
         self._wdt_ms = 0
         self._wdt_last = 0
         self.bd = None
@@ -256,7 +257,7 @@ class SimHal:
     # -- pulses ---------------------------------------------------------------------------------
     def pulse_setup(self, ch, cfg, handler):
         self.chan_cfg[ch] = cfg
-        idle = 1 if cfg["edge"] == "falling" else 0
+        idle = self.idle_level.get(ch, 1 if cfg["edge"] == "falling" else 0)
         self._pins[ch] = _Pin(idle)
         self._isr[ch] = handler
         return idle

@@ -6,7 +6,7 @@ Simulation-only modules (hal_sim, simfeed, blockdev, main_sim) are left out.
 """
 
 # ruff: noqa: F821  (metadata, include, package: provided by the manifest runner)
-metadata(description="meterkit clamp-meter and gas-pulse board firmware", version="1.0.0")
+metadata(description="meterkit clamp-meter and gas-pulse board firmware", version="1.1.0")
 
 include("$(PORT_DIR)/boards/manifest.py")  # the port's own modules, asyncio included
 
@@ -31,6 +31,7 @@ package(
         "link_socket.py",
         "meter.py",
         "pulses.py",
+        "selftest.py",  # the installer's self-test (provisioning), not imported by the app
         "session.py",
         "state.py",
     ),

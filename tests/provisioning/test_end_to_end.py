@@ -41,7 +41,7 @@ def test_provision_boot_and_gateway_accepts_frames(
     assert b"@wdt armed" in board.log
     assert board.boots >= 2
     device = gateway.query(lambda c: get_device(c, "0000a1b2"))
-    assert device.fw == "1.0.0" and device.config_hash == result["config_hash"]
+    assert device.fw == "1.1.0" and device.config_hash == result["config_hash"]
     assert device.site == "lodi"
     assert device.channels["0"]["ct_model"] == "SCT-013-030"
     assert device.channels["1"] == {"name": "gas", "kind": "gas", "unit": "L", "factor": 1,
