@@ -8,6 +8,11 @@ Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.wri
     get_device(conn, device_id) -> Device | None          # never carries the key
     get_device_key(conn, box, device_id) -> bytes | None  # the clear 16-byte key
     all_device_keys(conn, box) -> dict[str, bytes]        # rows that do not open: logged, skipped
+    get_previous_key(conn, box, device_id) -> PreviousKey | None   # the key before the last change
+    get_device_keys(conn, box, device_id) -> (bytes | None, PreviousKey | None)  # one read
+    all_previous_keys(conn, box) -> dict[str, PreviousKey]
+    note_new_key_counter(conn, device_id, counter, *, rotated_at) -> bool
+    forget_previous_key(conn, device_id) -> bool
     list_devices(conn) -> list[Device]
     remove_device(conn, device_id) -> bool
     next_downlink_counter(conn, device_id) -> int
@@ -16,10 +21,21 @@ Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.wri
 ``device_id`` may be an int (uint32 from a frame header) or text; board ids are stored as 8
 lowercase hex digits, input-plugin devices as ``"<plugin>:<name>"`` (they have no key).
 :class:`gateway.ingest.keys.KeyCache` is the async in-memory key lookup ingest uses.
+
+Key changes (docs/decisions/016-key-rotation-grace.md). When ``add_device(replace=True)`` gives
+a board a different key — ``meterkit provision rotate`` and ``provision --replace`` both arrive
+here — the key it replaces is kept as the board's *previous key* (``prev_key_enc``, sealed like
+the current one) with the time of the change, because the board's flash queue still holds
+frames sealed with it. Only the last previous key is kept. Ingest accepts it within a grace
+period and only below ``key_first_counter``, the lowest counter seen under the new key
+(:func:`note_new_key_counter`). :func:`remove_device` deletes it with the row, so a board
+removed and added again never has one; :func:`forget_previous_key` drops it at once (a key
+known to have leaked).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -34,14 +50,20 @@ from gateway.store.keybox import KeyBox, KeyBoxError
 __all__ = [
     "CHANNEL_KINDS",
     "Device",
+    "PreviousKey",
     "all_device_keys",
+    "all_previous_keys",
     "RegistryError",
     "add_device",
+    "forget_previous_key",
     "format_device_id",
     "get_device",
     "get_device_key",
+    "get_device_keys",
+    "get_previous_key",
     "list_devices",
     "next_downlink_counter",
+    "note_new_key_counter",
     "remove_device",
     "reserve_downlink_counters",
     "update_device",
@@ -87,10 +109,23 @@ class Device:
     downlink_counter: int = 0
     created_at: int = 0
     updated_at: int = 0
+    # Key rotation (field names avoid "key": device dicts are printed and published)
+    previous_kept: bool = False          # the board's key before the last change is still kept
+    rotated_at: int | None = None        # when its key last changed (Unix s)
+    first_counter_since_rotation: int | None = None  # lowest counter seen under the new key
 
     @property
     def is_board(self) -> bool:
         return bool(_BOARD_ID.match(self.device_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousKey:
+    """A board's key before its last change, for the frames it sealed with it (its backlog)."""
+
+    key: bytes = field(repr=False)
+    rotated_at: int                       # Unix s: when it stopped being the current key
+    first_new_counter: int | None = None  # lowest counter accepted under the current key since
 
 
 def format_device_id(device_id: int | str) -> str:
@@ -162,6 +197,8 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
     """Register a device (its key sealed with `box`); `replace=True` overwrites key and config.
 
     Replacing keeps the downlink counter, so downlink nonces never repeat under an old key.
+    Replacing the key with a different one keeps the replaced key as the previous key (see the
+    module docstring); the same key again leaves the previous key as it was.
     """
     did = format_device_id(device_id)
     _check_key(did, key)
@@ -175,15 +212,18 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
         raise RegistryError("must be an object", field="calibration", value=calib)
     now = int(time.time()) if now is None else now
     sealed = box.seal(did, bytes(key)) if key is not None and box is not None else None
-    exists = conn.execute("SELECT 1 FROM devices WHERE device_id = ?", (did,)).fetchone()
-    if exists and not replace:
+    row = conn.execute("SELECT key_enc, prev_key_enc, key_rotated_at, key_first_counter "
+                       "FROM devices WHERE device_id = ?", (did,)).fetchone()
+    if row is not None and not replace:
         raise RegistryError(f"device {did} is already registered (use replace)",
                             field="device_id", value=did)
-    if exists:
+    if row is not None:
+        prev = _keep_previous(box, did, key, tuple(row), now)
         conn.execute(
             "UPDATE devices SET key_enc = ?, site = ?, channels = ?, calibration = ?, "
-            "updated_at = ? WHERE device_id = ?",
-            (sealed, site, json.dumps(chans), json.dumps(calib), now, did))
+            "prev_key_enc = ?, key_rotated_at = ?, key_first_counter = ?, updated_at = ? "
+            "WHERE device_id = ?",
+            (sealed, site, json.dumps(chans), json.dumps(calib), *prev, now, did))
     else:
         conn.execute(
             "INSERT INTO devices (device_id, key_enc, site, channels, calibration, created_at, "
@@ -192,6 +232,26 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
     device = get_device(conn, did)
     assert device is not None  # just written in this transaction
     return device
+
+
+def _keep_previous(box: KeyBox | None, did: str, key: bytes | None,
+                   row: tuple[Any, ...], now: int) -> tuple[Any, Any, Any]:
+    """(prev_key_enc, key_rotated_at, key_first_counter) after replacing the key of `row`."""
+    old_enc, prev_enc, rotated_at, first = row
+    if key is None or box is None:
+        return None, None, None          # no key at all (plugin device): nothing to keep
+    if old_enc is None:
+        return None, None, None          # it had no key: nothing was sealed with one
+    try:
+        old = box.open(did, bytes(old_enc))
+    except KeyBoxError as exc:
+        # Cannot tell whether it changed; an unreadable key is of no use to ingest anyway.
+        log.warning("replaced device key was unreadable; no previous key kept: %s", exc,
+                    extra={"device": did})
+        return None, now, None
+    if hmac.compare_digest(old, bytes(key)):
+        return prev_enc, rotated_at, first   # same key (settings only): nothing rotates
+    return bytes(old_enc), now, None     # sealed with AAD = device id: moved as it is
 
 
 def update_device(conn: sqlite3.Connection, device_id: int | str, *, site: str | None = None,
@@ -224,14 +284,15 @@ def update_device(conn: sqlite3.Connection, device_id: int | str, *, site: str |
 _COLUMNS = (
     "device_id, key_enc IS NOT NULL AS has_key, site, channels, calibration, fw, config_hash, "
     "reset_cause, time_synced, csq, queue_depth, supply_mv, last_seen, last_peer, "
-    "last_hello_at, downlink_counter, created_at, updated_at"
+    "last_hello_at, downlink_counter, created_at, updated_at, "
+    "prev_key_enc IS NOT NULL AS has_prev, key_rotated_at, key_first_counter"
 )
 
 
 def _row_to_device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
     (did, has_key, site, channels, calibration, fw, config_hash, reset_cause, time_synced,
      csq, queue_depth, supply_mv, last_seen, last_peer, last_hello_at, downlink_counter,
-     created_at, updated_at) = tuple(row)
+     created_at, updated_at, has_prev, key_rotated_at, key_first_counter) = tuple(row)
     return Device(
         device_id=did, site=site, channels=json.loads(channels),
         calibration=json.loads(calibration), has_key=bool(has_key), fw=fw,
@@ -239,7 +300,8 @@ def _row_to_device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
         time_synced=None if time_synced is None else bool(time_synced), csq=csq,
         queue_depth=queue_depth, supply_mv=supply_mv, last_seen=last_seen,
         last_peer=last_peer, last_hello_at=last_hello_at, downlink_counter=downlink_counter,
-        created_at=created_at, updated_at=updated_at,
+        created_at=created_at, updated_at=updated_at, previous_kept=bool(has_prev),
+        rotated_at=key_rotated_at, first_counter_since_rotation=key_first_counter,
     )
 
 
@@ -275,6 +337,73 @@ def all_device_keys(conn: sqlite3.Connection, box: KeyBox) -> dict[str, bytes]:
     return keys
 
 
+def _open_previous(box: KeyBox, did: str, blob: Any, rotated_at: Any,
+                   first: Any) -> PreviousKey | None:
+    try:
+        key = box.open(did, bytes(blob))
+    except KeyBoxError as exc:
+        log.error("previous device key unreadable: %s", exc, extra={"device": did})
+        return None
+    return PreviousKey(key, int(rotated_at or 0), None if first is None else int(first))
+
+
+def get_previous_key(conn: sqlite3.Connection, box: KeyBox,
+                     device_id: int | str) -> PreviousKey | None:
+    """The key a board had before its key last changed, or None (none kept, or unreadable:
+    logged). The caller decides whether it may still be used (grace period, counter limit)."""
+    return get_device_keys(conn, box, device_id)[1]
+
+
+def get_device_keys(conn: sqlite3.Connection, box: KeyBox, device_id: int | str
+                    ) -> tuple[bytes | None, PreviousKey | None]:
+    """(current key, previous key) of a board from one read; (None, None) if unknown.
+
+    A current key that does not open raises KeyBoxError (as get_device_key); a previous key
+    that does not open is logged and left out.
+    """
+    did = format_device_id(device_id)
+    row = conn.execute("SELECT key_enc, prev_key_enc, key_rotated_at, key_first_counter "
+                       "FROM devices WHERE device_id = ?", (did,)).fetchone()
+    if row is None or row[0] is None:
+        return None, None
+    key = box.open(did, bytes(row[0]))
+    prev = _open_previous(box, did, *row[1:]) if row[1] is not None else None
+    return key, prev
+
+
+def all_previous_keys(conn: sqlite3.Connection, box: KeyBox) -> dict[str, PreviousKey]:
+    """Every kept previous key by device id (warms the ingest key cache with all_device_keys)."""
+    out: dict[str, PreviousKey] = {}
+    for did, blob, rotated_at, first in conn.execute(
+            "SELECT device_id, prev_key_enc, key_rotated_at, key_first_counter FROM devices "
+            "WHERE prev_key_enc IS NOT NULL AND key_enc IS NOT NULL"):
+        prev = _open_previous(box, did, blob, rotated_at, first)
+        if prev is not None:
+            out[did] = prev
+    return out
+
+
+def note_new_key_counter(conn: sqlite3.Connection, device_id: int | str, counter: int, *,
+                         rotated_at: int) -> bool:
+    """Record that a frame with `counter` was accepted under the key set at `rotated_at`.
+
+    Keeps the lowest such counter (old-key frames are only accepted below it); a call for an
+    earlier key change (the key changed again meanwhile) changes nothing. True if it lowered it.
+    """
+    cur = conn.execute(
+        "UPDATE devices SET key_first_counter = ? WHERE device_id = ? AND key_rotated_at = ? "
+        "AND (key_first_counter IS NULL OR key_first_counter > ?)",
+        (int(counter), format_device_id(device_id), int(rotated_at), int(counter)))
+    return cur.rowcount > 0
+
+
+def forget_previous_key(conn: sqlite3.Connection, device_id: int | str) -> bool:
+    """Drop a board's previous key at once (e.g. it leaked); True if one was kept."""
+    cur = conn.execute("UPDATE devices SET prev_key_enc = NULL WHERE device_id = ? AND "
+                       "prev_key_enc IS NOT NULL", (format_device_id(device_id),))
+    return cur.rowcount > 0
+
+
 def list_devices(conn: sqlite3.Connection) -> list[Device]:
     """All devices, ordered by id."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM devices ORDER BY device_id").fetchall()
@@ -282,7 +411,11 @@ def list_devices(conn: sqlite3.Connection) -> list[Device]:
 
 
 def remove_device(conn: sqlite3.Connection, device_id: int | str) -> bool:
-    """Delete a device from the registry (its stored frames and readings stay); True if found."""
+    """Delete a device from the registry (its stored frames and readings stay); True if found.
+
+    Its keys, the previous one too, go with the row: a board added again at this id starts
+    with no previous key, so no key of the removed identity stays usable.
+    """
     did = format_device_id(device_id)
     # Undelivered commands fail (rows stay, so a re-added board never sees a cmd_id reused).
     conn.execute(

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 __all__ = ["DROP_REASONS", "IngestStats"]
 
 # Why a frame was dropped (not stored, not acknowledged). The protocol's ProtocolError reasons
-# plus the gateway's own.
+# plus the gateway's own. old_key_*: authentic under the board's previous key (before its last
+# key change) but no longer acceptable: the grace period is over, or its counter is not below
+# the first counter the board used with its new key (docs/decisions/016-key-rotation-grace.md).
 DROP_REASONS = (
     "unknown_device", "bad_tag", "malformed_payload", "replay", "device_mismatch",
     "downlink_frame", "key_unreadable", "storage_refused", "storage_error",
+    "old_key_expired", "old_key_counter",
 )
 
 
@@ -25,6 +28,7 @@ class IngestStats:
     frames_received: int = 0            # complete frames out of the deframer
     frames_committed: int = 0           # stored now or earlier (duplicates)
     frames_duplicate: int = 0
+    frames_old_key: int = 0             # opened with the board's previous key (its backlog)
     acks_sent: int = 0
     garbage_bytes: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
@@ -38,6 +42,7 @@ class IngestStats:
             "frames_received": self.frames_received,
             "frames_committed": self.frames_committed,
             "frames_duplicate": self.frames_duplicate,
+            "frames_old_key": self.frames_old_key,
             "acks_sent": self.acks_sent,
             "garbage_bytes": self.garbage_bytes,
             "dropped": dict(self.dropped),

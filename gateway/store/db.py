@@ -5,28 +5,72 @@ them all. Writes go through :meth:`Database.write`, which runs a plain synchrono
 single writer connection inside ``BEGIN IMMEDIATE … COMMIT`` and only returns after the commit (so
 the caller may acknowledge). Composing a whole group commit as one sync function keeps it one
 transaction and one thread hop. See docs/decisions/003-storage.md for the `synchronous` choice.
+
+Schema changes. ``CREATE … IF NOT EXISTS`` never changes a table that already exists, so a column
+added in a later release is also registered as an :class:`AddColumn` (additive migrations only):
+
+    register_schema("ingest", SCHEMA_SQL, add_columns=[
+        AddColumn("devices", "prev_key_enc", "BLOB"),
+    ])
+
+The new column goes into the ``CREATE TABLE`` statement too (new databases get it there). When
+the database opens, each owner's ``CREATE TABLE`` statements run first, then every AddColumn
+whose column is missing (``ALTER TABLE … ADD COLUMN``), then the owner's other statements
+(indexes, triggers, which may use the new columns), all in the one opening transaction. A
+column that exists is left alone, so this is idempotent and needs no version number; SQLite's
+ADD COLUMN rules apply (no PRIMARY KEY/UNIQUE, NOT NULL only with a non-NULL default).
+Renames, drops and data rewrites are not supported on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["Database", "StorageError", "register_schema"]
+__all__ = ["AddColumn", "Database", "StorageError", "register_schema"]
 
 T = TypeVar("T")
 
+log = logging.getLogger("gateway.store")
+
 _SCHEMAS: dict[str, str] = {}
+_ADD_COLUMNS: dict[str, tuple[AddColumn, ...]] = {}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CREATE_TABLE = re.compile(r"^(?:\s*--[^\n]*\n)*\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\b",
+                           re.IGNORECASE)
 
 
-def register_schema(owner: str, sql: str) -> None:
-    """Register `CREATE … IF NOT EXISTS` statements owned by module `owner` (idempotent)."""
+@dataclass(frozen=True, slots=True)
+class AddColumn:
+    """An additive migration: ``ALTER TABLE <table> ADD COLUMN <column> <decl>`` when missing."""
+
+    table: str
+    column: str
+    decl: str           # type and constraints, e.g. "BLOB" or "INTEGER NOT NULL DEFAULT 0"
+
+    def __post_init__(self) -> None:
+        for name in (self.table, self.column):
+            if not _IDENT.match(name):
+                raise ValueError(f"AddColumn: {name!r} is not a plain SQL identifier")
+
+    @property
+    def sql(self) -> str:
+        return f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.decl}"
+
+
+def register_schema(owner: str, sql: str, *, add_columns: Sequence[AddColumn] = ()) -> None:
+    """Register `CREATE … IF NOT EXISTS` statements owned by module `owner` (idempotent), and
+    the columns added since the first release of its tables (see the module docstring)."""
     _SCHEMAS[owner] = sql
+    _ADD_COLUMNS[owner] = tuple(add_columns)
 
 
 class StorageError(Exception):
@@ -50,6 +94,7 @@ class Database:
         self._rconn: sqlite3.Connection | None = None
         self.commits = 0
         self.last_commit_monotonic: float | None = None
+        self.migrations: list[str] = []     # "table.column" added when this open()ed the file
 
     @classmethod
     async def open(cls, path: Path | str, *, synchronous: str = "FULL") -> Database:
@@ -83,13 +128,22 @@ class Database:
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for sql in _SCHEMAS.values():
-                for stmt in _split(sql):
-                    conn.execute(stmt)
+            for owner, sql in _SCHEMAS.items():
+                stmts = _split(sql)
+                for stmt in stmts:
+                    if _CREATE_TABLE.match(stmt):
+                        conn.execute(stmt)
+                self.migrations += _add_columns(conn, _ADD_COLUMNS.get(owner, ()))
+                for stmt in stmts:
+                    if not _CREATE_TABLE.match(stmt):
+                        conn.execute(stmt)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        for added in self.migrations:
+            log.info("database schema migrated: column added",
+                     extra={"db": str(self.path), "column": added})
         self._wconn = conn
 
     def _open_reader(self) -> None:
@@ -149,6 +203,20 @@ class Database:
 def _close_checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+
+
+def _add_columns(conn: sqlite3.Connection, wanted: Sequence[AddColumn]) -> list[str]:
+    """Add each missing column (inside the caller's transaction); return "table.column" added."""
+    added: list[str] = []
+    have: dict[str, set[str]] = {}
+    for col in wanted:
+        if col.table not in have:
+            have[col.table] = {r[1] for r in conn.execute(f"PRAGMA table_info({col.table})")}
+        if col.column not in have[col.table]:
+            conn.execute(col.sql)
+            have[col.table].add(col.column)
+            added.append(f"{col.table}.{col.column}")
+    return added
 
 
 def _split(sql: str) -> list[str]:

@@ -13,7 +13,12 @@ plugins use ``"<plugin>:<name>"`` ids (``"modbus:sdm630-1"``).
     reset_cause, time_synced (from the last HELLO); csq, queue_depth, supply_mv (from the last
     STATUS); last_seen, last_peer, last_hello_at; downlink_counter INTEGER (the highest downlink
     counter ever handed out — strictly increasing, survives restarts; see registry);
-    created_at, updated_at.
+    created_at, updated_at. Key rotation (columns added after 0.1.0, see ADDED_COLUMNS and
+    docs/decisions/016-key-rotation-grace.md): prev_key_enc BLOB (the key the board had before
+    its key last changed, sealed exactly like key_enc, AAD = device id; kept so the board's
+    backlog sealed with it can still be stored within a grace period); key_rotated_at INTEGER
+    (when key_enc last changed; NULL if never); key_first_counter INTEGER (the lowest uplink
+    counter accepted under key_enc since then: old-key frames are only accepted below it).
 
 ``frames`` — every authenticated uplink frame, byte for byte
     id INTEGER PK; device_id; counter; type (``"hello"``, ``"readings"``, ``"status"``,
@@ -53,9 +58,9 @@ plugins use ``"<plugin>:<name>"`` ids (``"modbus:sdm630-1"``).
 
 from __future__ import annotations
 
-from gateway.store.db import register_schema
+from gateway.store.db import AddColumn, register_schema
 
-__all__ = ["SCHEMA_OWNER", "SCHEMA_SQL"]
+__all__ = ["ADDED_COLUMNS", "SCHEMA_OWNER", "SCHEMA_SQL"]
 
 SCHEMA_OWNER = "ingest"
 
@@ -78,7 +83,10 @@ CREATE TABLE IF NOT EXISTS devices (
     last_hello_at    INTEGER,
     downlink_counter INTEGER NOT NULL DEFAULT 0,
     created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL
+    updated_at       INTEGER NOT NULL,
+    prev_key_enc     BLOB,
+    key_rotated_at   INTEGER,
+    key_first_counter INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS frames (
@@ -158,4 +166,11 @@ CREATE INDEX IF NOT EXISTS commands_results ON commands (result_seq) WHERE resul
 CREATE INDEX IF NOT EXISTS commands_wire_id ON commands (device_id, cmd_id);
 """
 
-register_schema(SCHEMA_OWNER, SCHEMA_SQL)
+# Columns added after the first release: databases created before get them when they open.
+ADDED_COLUMNS = (
+    AddColumn("devices", "prev_key_enc", "BLOB"),
+    AddColumn("devices", "key_rotated_at", "INTEGER"),
+    AddColumn("devices", "key_first_counter", "INTEGER"),
+)
+
+register_schema(SCHEMA_OWNER, SCHEMA_SQL, add_columns=ADDED_COLUMNS)

@@ -1,0 +1,1 @@
+"""Storage tests: schema migrations of databases created by earlier releases."""
