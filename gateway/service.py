@@ -88,7 +88,7 @@ class Gateway:
         writer = Writer(db, queue_size=ing.writer_queue, max_batch=ing.writer_max_batch,
                         linger_s=ing.writer_linger_ms / 1000,
                         max_db_bytes=cfg.storage.max_db_mb * 2**20)
-        keys = KeyCache(db, box)
+        keys = KeyCache(db, box, previous_key_grace_s=ing.previous_key_days * 86400)
         await keys.load()
         ingest = IngestServer(writer, keys, host=ing.host, port=ing.port, limits=_limits(cfg))
         uplink = Publisher(db, cfg.mqtt) if cfg.mqtt is not None else None

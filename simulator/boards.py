@@ -146,7 +146,8 @@ class BoardProcess:
         server = await asyncio.start_server(on_feed, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         env = dict(os.environ, MICROPYPATH=f"{REPO}:.frozen")
-        log = (self.dir / "board.log").open("ab")
+        # unbuffered: a copy of the log taken while a board hangs shows its last lines
+        log = (self.dir / "board.log").open("ab", buffering=0)
         proc = await asyncio.create_subprocess_exec(
             self.micropython, "-X", f"heapsize={self.heapsize}", str(LAUNCHER),
             "--config", str(self.config_path), "--state-dir", str(self.state_dir),

@@ -135,6 +135,7 @@ def _ingest(t: Table) -> IngestSettings:
         writer_queue=t.take("writer_queue", 4096, as_int(1, 10**7, "a queue length")),
         writer_max_batch=t.take("writer_max_batch", 512, as_int(1, 100_000, "a batch size")),
         writer_linger_ms=t.take("writer_linger_ms", 2.0, as_number(0, 1000, "milliseconds")),
+        previous_key_days=t.take("previous_key_days", 30.0, as_number(0, 3650, "days")),
     )
     t.finish()
     return settings

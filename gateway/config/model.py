@@ -71,6 +71,7 @@ class IngestSettings:
     writer_queue: int = 4096            # frames waiting for the writer: back-pressure beyond it
     writer_max_batch: int = 512         # frames per group commit
     writer_linger_ms: float = 2.0       # wait this long for more frames before committing
+    previous_key_days: float = 30.0     # after a key rotation: the old key opens the backlog
 
 
 @dataclass(frozen=True, slots=True)

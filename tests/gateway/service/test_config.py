@@ -31,6 +31,7 @@ live_window_s = 10
 port = 70000
 idle_timeout_s = "ten"
 max_connections = true
+previous_key_days = -1
 
 [storage]
 synchronous = "OFF"
@@ -74,6 +75,7 @@ EXPECTED = [
     ("ingest.port", "70000 is not a TCP port (expected 1-65535)"),
     ("ingest.idle_timeout_s", "'ten' is not a number"),
     ("ingest.max_connections", "True is not a whole number"),
+    ("ingest.previous_key_days", "-1 is out of range for days (expected 0-3650)"),
     ("storage.synchronous", "'OFF' is not allowed"),
     ("storage.retention_days", "0 is out of range (expected days, 1-36500)"),
     ("sites.lodi.municipality", "'LODl' is not in the DPR 412/93 table"),
@@ -123,6 +125,7 @@ def test_example_config_passes_and_loads_typed_settings() -> None:
     # LODI in the DPR 412/93 table: zone E, 2592 GG, 87 m.
     assert (site.zone, site.degree_days, site.altitude_m) == ("E", 2592, 87)
     assert config.ingest.port == 4590 and config.storage.synchronous == "FULL"
+    assert config.ingest.previous_key_days == 30
     assert config.mqtt.host == "mqtt.example.org" and config.mqtt_prefix == "meterkit"
     assert config.gateway.site == "scuola-rodari"
 
