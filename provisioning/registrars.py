@@ -38,6 +38,17 @@ class Direct:
                 raise RegistrationError("device is already registered", where=record.device_id,
                                         todo="use --replace to re-provision it, or another id")
             return _with(record, site=site)
+        if record.action == "rotate":
+            device = self.link.get(record.device_id)
+            if device is not None and device.previous_kept and (
+                    device.first_counter_since_rotation is None):
+                # the gateway keeps one previous key, for the backlog the board sealed with
+                # it: a second rotation now would drop that key before the backlog arrived
+                raise RegistrationError(
+                    "the last key rotation is not confirmed: the board has not sent a frame "
+                    "with its current key yet", where=record.device_id,
+                    todo="let the board connect once (meterkit gateway devices show "
+                         f"{record.device_id}), then rotate again")
         return record
 
     def _previous(self, device_id: str) -> DeviceRecord | None:

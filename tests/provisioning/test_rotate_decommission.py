@@ -71,3 +71,42 @@ def test_a_provisioned_board_is_not_silently_reused(board: VirtualBoard, gateway
     assert "decommission 0000c005" in error["todo"]
     assert gateway.query(lambda c: get_device(c, "0000c006")) is None
     assert json.loads((board.root / "config.json").read_text())["device_id"] == 0xC005
+
+
+def test_a_second_rotation_waits_for_the_board_to_confirm_the_first(
+        board: VirtualBoard, gateway: Gateway, cli) -> None:
+    # The gateway keeps one previous key, for the backlog the board sealed with it. Until the
+    # board has sent a frame with its new key, rotating again would drop the key that backlog
+    # still needs.
+    from gateway.registry import get_device, get_device_key
+
+    code, _out, err = cli(*device_args(board, gateway, "--id", "0000c004", "--site", "genova",
+                                       "--channel", "0:ct:SCT-013-010", "--json"))
+    assert code == 0, err
+    code, _out, err = cli("provision", "rotate", "--port", board.port, "--gateway-config",
+                          str(gateway.config), "--json")     # gateway not running: no hello
+    assert code == 0, err
+    key = gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c004"))
+    code, out, _err = cli("provision", "rotate", "--port", board.port, "--gateway-config",
+                          str(gateway.config), "--json")
+    assert code == 1 and "not confirmed" in last_json(out)["what"]
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c004")) == key
+    assert json.loads((board.root / "config.json").read_text())["key"] == key.hex()
+
+    gateway.start()      # the board connects with its current key: the rotation is confirmed
+    board.power_cycle()  # (now, not after its reconnect backoff)
+    _wait(lambda: gateway.query(
+        lambda c: get_device(c, "0000c004")).first_counter_since_rotation is not None)
+    code, _out, err = cli("provision", "rotate", "--port", board.port, "--gateway-config",
+                          str(gateway.config), "--json")
+    assert code == 0, err
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c004")) != key
+
+
+def _wait(cond, timeout_s: float = 30.0) -> None:
+    import time
+
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.2)
