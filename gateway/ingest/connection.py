@@ -12,23 +12,16 @@ A connection belongs to the first device that authenticates on it. Dropped frame
 device, bad tag, malformed payload, replay, ...) are counted per reason and logged with peer and
 reason; ``max_failures`` consecutive drops close the connection.
 
-Key rotation (docs/decisions/016-key-rotation-grace.md). After its key changed, a board still
-sends the backlog it sealed with the old key, ahead of its first new-key frames. A frame the
-current key does not open (even after re-reading the registry) is tried with the board's
-previous key, which is accepted only within the grace period and only with a counter below the
-lowest counter the board has used with its new key (its counter never goes back, so genuine
-backlog is always below). Every reply (ACK, with its commands) is sealed with the *current* key:
-after a rotation it is the only key the board has. A connection's first frame re-reads a key
-cached longer than the key cache's miss TTL, so a board that reboots after a rotation is not
-answered with a stale key. Old-key acceptances are counted (``frames_old_key``) and logged once
-per connection, never with key material.
+Frames are authenticated by :class:`~gateway.ingest.opener.FrameOpener` (current key, re-read
+key, or the previous key after a rotation). Every reply (ACK, with its commands) is sealed with
+the board's *current* key: after a rotation it is the only key it has. Old-key acceptances are
+counted (``frames_old_key``) and logged once per connection, never with key material.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -38,34 +31,17 @@ from typing import Any
 from gateway.ingest.acks import AckTracker
 from gateway.ingest.keys import KeyCache
 from gateway.ingest.limits import IngestLimits, TokenBucket
+from gateway.ingest.opener import FrameOpener
 from gateway.ingest.scanner import FrameScanner
 from gateway.ingest.stats import IngestStats
 from gateway.registry import PreviousKey, format_device_id
-from gateway.store.keybox import KeyBoxError
 from gateway.writer import FrameItem, FrameOutcome, Writer, WriterClosed
 from protocol import codec
-from protocol.errors import BadTag, Malformed, ProtocolError
 from protocol.frame import MAX_PAYLOAD, TYPE_NAMES, Header, parse_header
 
 __all__ = ["Connection"]
 
-_I64_MAX = (1 << 63) - 1
 _U32 = 0xFFFFFFFF
-
-
-class _OldKeyRefused(ProtocolError):
-    """Authentic under the board's previous key, but that key may no longer open this frame.
-
-    `failure`: whether it counts towards max_failures. A frame past the grace period is the
-    board's own (not an attack signal): the connection stays open, so new-key frames behind it
-    are still stored and acknowledged. A counter at or above the first new-key counter cannot
-    come from the board (its counter never goes back): someone else holds the old key.
-    """
-
-    def __init__(self, reason: str, detail: str, *, failure: bool) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.failure = failure
 
 
 @dataclass(slots=True)
@@ -87,6 +63,7 @@ class Connection:
         self.stream = stream
         self.store = store
         self.keys = keys
+        self.opener = FrameOpener(keys, clock)
         self.limits = limits
         self.stats = stats
         self.clock = clock
@@ -239,92 +216,27 @@ class Connection:
             self._drop("device_mismatch", h,
                        f"connection belongs to {self._did}, frame says {h.device_id:08x}")
             return
-        try:
-            # A connection's first frame: a board that rebooted, maybe with a new key.
-            key = await self.keys.get(h.device_id, max_age_s=self.keys.miss_ttl_s
-                                      if self.device_id is None else None)
-        except KeyBoxError as exc:
-            self.scanner.reject()
-            self._drop("key_unreadable", h, str(exc))
-            return
-        if key is None:
-            self.scanner.reject()
-            self._drop("unknown_device", h, "no such device in the registry")
-            return
-        msg, key, old = await self._decode(raw, h, key)
-        if msg is None:
+        # A connection's first frame: a board that rebooted, maybe with a new key.
+        opened = await self.opener.open(raw, h, first_frame=self.device_id is None)
+        if opened.rejected is not None:
             self.scanner.reject()  # forged, or a cut frame that swallowed the next one
+            reason, detail = opened.rejected
+            self._drop(reason, h, detail)
             return
         self.scanner.accept()
-        if isinstance(msg, ProtocolError):
-            self._drop(msg.reason, h, msg.detail, failure=getattr(msg, "failure", True))
+        if opened.error is not None:
+            err = opened.error
+            self._drop(err.reason, h, err.detail, failure=getattr(err, "failure", True))
             return
+        assert opened.message is not None and opened.key is not None
         if h.device_id != self.device_id:
             self.device_id, self._did = h.device_id, format_device_id(h.device_id)
-        if old is not None:
-            self._old_key_accepted(h, old)
-        self._key = key  # the current key, also after an old-key frame: replies use it
+        if opened.previous is not None:
+            self._old_key_accepted(h, opened.previous)
+        self._key = opened.key  # the current key, also after an old-key frame: replies use it
         self._failures = 0
         self._garbage_mark = self.scanner.discarded_bytes
-        await self._submit(raw, h, msg)
-
-    async def _decode(self, raw: bytes, h: Header, key: bytes
-                      ) -> tuple[dict[str, Any] | ProtocolError | None, bytes, PreviousKey | None]:
-        """(message, current key, the previous key if it opened the frame, else None).
-
-        The message is a ProtocolError to drop the frame with, or None for a bad tag.
-        """
-        tried = [key]
-        for attempt in range(2):
-            try:
-                msg = codec.decode(raw, key)
-            except BadTag as exc:
-                if attempt == 0:
-                    try:
-                        fresh = await self.keys.refresh(h.device_id)
-                    except KeyBoxError:
-                        fresh = None
-                    if fresh is not None and fresh != key:
-                        key = fresh  # the key was changed in the registry: try the new one
-                        tried.append(key)
-                        continue
-                return await self._decode_previous(raw, h, key, tried, exc.detail)
-            except ProtocolError as exc:
-                return exc, key, None
-            await self.keys.note_new_key_counter(h.device_id, h.counter, key)
-            return _check_registers(msg), key, None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _decode_previous(self, raw: bytes, h: Header, key: bytes, tried: list[bytes],
-                               bad_tag: str
-                               ) -> tuple[dict[str, Any] | ProtocolError | None, bytes,
-                                          PreviousKey | None]:
-        """Try the board's previous key on a frame its current key does not open."""
-        prev = self.keys.previous(h.device_id)
-        if prev is None or any(hmac.compare_digest(prev.key, k) for k in tried):
-            self._drop("bad_tag", h, bad_tag)
-            return None, key, None
-        try:
-            msg: dict[str, Any] | ProtocolError = codec.decode(raw, prev.key)
-        except BadTag:
-            self._drop("bad_tag", h, bad_tag)
-            return None, key, None
-        except ProtocolError as exc:
-            msg = exc  # authentic under the old key, but malformed: the limits come first
-        age = self.clock() - prev.rotated_at
-        if age > self.keys.previous_key_grace_s:
-            return _OldKeyRefused(
-                "old_key_expired", f"sealed with the key replaced {age / 86400:.1f} days ago; "
-                f"accepted for {self.keys.previous_key_grace_s / 86400:g} days", failure=False
-            ), key, None
-        first = prev.first_new_counter
-        if first is not None and h.counter >= first:
-            return _OldKeyRefused(
-                "old_key_counter", f"sealed with the replaced key, counter {h.counter} is not "
-                f"below {first}, the first counter under the new key", failure=True), key, None
-        if isinstance(msg, ProtocolError):
-            return msg, key, None
-        return _check_registers(msg), key, prev
+        await self._submit(raw, h, opened.message)
 
     def _old_key_accepted(self, h: Header, prev: PreviousKey) -> None:
         self.stats.frames_old_key += 1
@@ -457,12 +369,3 @@ class Connection:
             self._finish("ack_write_failed")
             return
         self.stats.acks_sent += 1
-
-
-
-def _check_registers(msg: dict[str, Any]) -> dict[str, Any] | ProtocolError:
-    for block in msg.get("blocks", ()):
-        if any(r > _I64_MAX for r in block["registers"]):
-            return Malformed(f"readings: channel {block['channel']}: a register is above "
-                             "2^63-1, the largest value the gateway stores")
-    return msg
