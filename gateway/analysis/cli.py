@@ -125,6 +125,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--temperature", type=Path, help="outdoor temperature CSV (regression)")
     p.add_argument("--unit", help="unit of every row when the CSV has no unit column")
     p.add_argument("--min-days", type=int, default=365, help="baseline span (default 365)")
+    p.add_argument("--strict-caltrack", action="store_true",
+                   help="regression: degree days of the daily mean only (CalTRACK 2.0 exactly), "
+                        "without the within-day temperature spread search (ADR 014)")
     p.add_argument("--fixed", type=float, default=0.0,
                    help="ratio: yearly use not driven by degree days (seed 003 Q_ACS+Q_ALTRO)")
     _reference(p)
@@ -143,6 +146,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="confidence of the uncertainty (default 0.68, Guideline 14)")
     p.add_argument("--unit", help="unit of every row when the CSVs have no unit column")
     p.add_argument("--min-days", type=int, default=365, help="baseline span (default 365)")
+    p.add_argument("--strict-caltrack", action="store_true",
+                   help="regression: degree days of the daily mean only (CalTRACK 2.0 exactly), "
+                        "without the within-day temperature spread search (ADR 014)")
     _reference(p)
     _json(p)
     p.set_defaults(handler=c.guarded(c.savings))

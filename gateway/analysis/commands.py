@@ -77,7 +77,7 @@ def baseline(args: argparse.Namespace) -> int:
                             expected="--temperature FILE.csv")
     usage = read_usage(args.input, input="baseline", unit=args.unit)
     temp = read_temperature(args.temperature)
-    model = fit_degree_day_model(usage, temp, min_days=args.min_days)
+    model = fit_degree_day_model(usage, temp, min_days=args.min_days, **_spreads(args))
     check = g14_check(model.stats)
     if args.json:
         emit_json({"ok": True, **model.as_dict(), "g14": check.as_dict()})
@@ -89,11 +89,16 @@ def baseline(args: argparse.Namespace) -> int:
         ("heating slope per °C·day", model.heating_slope),
         ("cooling balance point °C", model.cooling_balance_point),
         ("cooling slope per °C·day", model.cooling_slope),
+        ("within-day temperature spread °C", model.temperature_spread_c),
         ("R²", st.r2), ("adjusted R²", st.adj_r2), ("CV(RMSE) %", 100 * st.cvrmse),
         ("NMBE %", 100 * st.nmbe), ("observations", st.n),
         (f"G14, a year of reporting (CV ≤ {100 * check.cvrmse_limit:g} %, |NMBE| ≤ 0.5 %)",
          check.passed)], digits=3)
     return 0
+
+
+def _spreads(args: argparse.Namespace) -> dict[str, Any]:
+    return {"temperature_spreads": (0.0,)} if args.strict_caltrack else {}
 
 
 def _adjustments(path: Path | None) -> list[Any]:
@@ -168,7 +173,7 @@ def savings(args: argparse.Namespace) -> int:
     base = read_usage(args.baseline, input="baseline", unit=args.unit)
     rep = read_usage(args.reporting, input="reporting", unit=args.unit)
     temp = read_temperature(args.temperature)
-    model = fit_degree_day_model(base, temp, min_days=args.min_days)
+    model = fit_degree_day_model(base, temp, min_days=args.min_days, **_spreads(args))
     res = avoided_energy(model, rep, temp, non_routine=_adjustments(args.adjustments),
                          confidence=args.confidence)
     from gateway.analysis.stats import g14_check

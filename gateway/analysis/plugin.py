@@ -74,6 +74,8 @@ class BaselinePlugin:
         self.zone = config.get("zone")
         self.gg_std = config.get("gg_std")
         self.min_seasons = int(config.get("min_seasons", 3))
+        # CalTRACK 2.0 exactly (daily-mean degree days only), for contracts that name it
+        self.strict_caltrack = bool(config.get("strict_caltrack", False))
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> list[str]:
@@ -91,6 +93,9 @@ class BaselinePlugin:
         md = config.get("min_days", 365)
         if not isinstance(md, int) or md < 28:
             problems.append(f"min_days: expected an integer >= 28, got {md!r}")
+        if not isinstance(config.get("strict_caltrack", False), bool):
+            problems.append(f"strict_caltrack: expected true or false, "
+                            f"got {config.get('strict_caltrack')!r}")
         method = config.get("method", "regression")
         if method not in ("regression", "ratio"):
             problems.append(f"method: expected \"regression\" or \"ratio\", got {method!r}")
@@ -132,7 +137,9 @@ class BaselinePlugin:
             base_rows = await self.context.series(
                 **who, start=_local_midnight_utc(self.base_start),
                 end=_local_midnight_utc(self.base_end))
-            model = fit_degree_day_model(daily_usage(base_rows), temps, min_days=self.min_days)
+            spreads = {"temperature_spreads": (0.0,)} if self.strict_caltrack else {}
+            model = fit_degree_day_model(daily_usage(base_rows), temps, min_days=self.min_days,
+                                         **spreads)
             await self.context.publish(PluginResult(
                 plugin=self.context.name, name="degree_day_baseline", time=time,
                 device=self.device, payload={**who, **model.as_dict(),

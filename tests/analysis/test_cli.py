@@ -75,6 +75,39 @@ def test_regression_baseline_and_savings_on_examples(capsys: pytest.CaptureFixtu
     assert doc["savings"]["unit"] == "Smc"
 
 
+def test_strict_caltrack_turns_the_spread_search_off(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    # A load driven by hourly temperatures: 9 units per °C·day below 16 °C, hour by hour,
+    # around daily means of 14-20 °C with a ±7 °C day-night swing. Daily-mean degree days miss
+    # the cold nights of mild days, so the default search picks a spread > 0; --strict-caltrack
+    # must keep CalTRACK's daily-mean degree days (spread 0) whatever the data favour.
+    import math
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    def midnight(d: date) -> str:   # periods are whole local days
+        return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo("Europe/Rome")).isoformat()
+
+    usage = ["start,end,value,unit"]
+    temps = ["timestamp,temperature_c"]
+    for i in range(365):
+        d = date(2023, 1, 1) + timedelta(days=i)
+        mean = 17.0 + 3.0 * math.sin(i * 0.7)
+        hours = [mean + 7.0 * math.sin(2 * math.pi * h / 24) for h in range(24)]
+        value = 4.0 + 9.0 * sum(max(16.0 - t, 0.0) for t in hours) / 24
+        nxt = d + timedelta(days=1)
+        usage.append(f"{midnight(d)},{midnight(nxt)},{value:.3f},kWh")
+        temps.append(f"{midnight(d)},{mean:.3f}")
+    (tmp_path / "u.csv").write_text("\n".join(usage) + "\n")
+    (tmp_path / "t.csv").write_text("\n".join(temps) + "\n")
+    args = ("baseline", str(tmp_path / "u.csv"), "--temperature", str(tmp_path / "t.csv"))
+    rc, default = run(capsys, *args)
+    assert rc == 0 and default["temperature_spread_c"] > 0
+    rc, strict = run(capsys, *args, "--strict-caltrack")
+    assert rc == 0 and strict["temperature_spread_c"] == 0.0
+    assert strict["model_type"] == "hdd_only"
+
+
 def test_savings_records_non_routine_adjustments(capsys: pytest.CaptureFixture[str]) -> None:
     rc, doc = run(capsys, "savings", "--baseline", str(EX / "usage_baseline.csv"),
                   "--reporting", str(EX / "usage_reporting.csv"), "--temperature",

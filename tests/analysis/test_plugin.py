@@ -78,8 +78,10 @@ def test_plugins_define_only_contract_hooks() -> None:
 def test_validate_config_names_key_paths() -> None:
     assert BaselinePlugin.validate_config(CONFIG) == []
     bad = BaselinePlugin.validate_config({"device": "g1", "baseline_start": "2023-13-01",
-                                          "period": "weekly"})
+                                          "period": "weekly", "strict_caltrack": "yes"})
     assert any(p.startswith("channel:") for p in bad)
+    assert any(p.startswith("strict_caltrack:") for p in bad)
+    assert BaselinePlugin.validate_config({**CONFIG, "strict_caltrack": True}) == []
     assert any(p.startswith("baseline_start:") for p in bad)
     assert any(p.startswith("baseline_end:") for p in bad)
     assert any(p.startswith("temperature:") for p in bad)

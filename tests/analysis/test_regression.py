@@ -234,3 +234,55 @@ def test_predict_follows_the_days_not_their_order() -> None:
     jan = model.predict(starts[:1], ends[:1], gappy)
     kept = np.delete(w.mean_c[:31], [5, 6])
     assert jan[0] == pytest.approx(model.daily(kept).mean() * 31)
+
+
+def _brute_force(y: np.ndarray, t: np.ndarray, grid: np.ndarray, spreads: tuple[float, ...],
+                 alpha: float = 0.1) -> tuple[str, float | None, float | None, float, float]:
+    """Every candidate by plain least squares, with the module's documented rules."""
+    from gateway.analysis.student_t import t_ppf
+
+    n = len(y)
+    sst = float(((y - y.mean()) ** 2).sum())
+    best = ("intercept_only", None, None, 0.0, 0.0)           # kind, hb, cb, s, adj R²
+
+    def enough(x0: np.ndarray) -> bool:
+        return int((x0 > 0).sum()) >= 10 and float(x0.sum()) >= 20 * 5 / 9
+
+    for s in spreads:
+        extra = 1 if s > 0 else 0
+        cands = [("hdd_only", hb, None) for hb in grid] + [("cdd_only", None, cb) for cb in grid]
+        cands += [("hdd_cdd", hb, cb) for hb in grid for cb in grid if hb <= cb]
+        for kind, hb, cb in cands:
+            cols, ok = [np.ones(n)], True
+            if hb is not None:
+                cols.append(expected_degree_days(hb - t, s))
+                ok &= enough(np.maximum(hb - t, 0))
+            if cb is not None:
+                cols.append(expected_degree_days(t - cb, s))
+                ok &= enough(np.maximum(t - cb, 0))
+            if not ok:
+                continue
+            x = np.column_stack(cols)
+            p = x.shape[1] + extra
+            coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+            sse = float(((y - x @ coef) ** 2).sum())
+            se = np.sqrt(np.diag(np.linalg.inv(x.T @ x)) * sse / (n - p))[1:]
+            if np.all(coef[1:] > 0) and np.all(coef[1:] / se > t_ppf(1 - alpha / 2, n - p)):
+                adj = 1 - (sse / (n - p)) / (sst / (n - 1))
+                if adj > best[4] + 1e-12:
+                    best = (kind, hb, cb, s, adj)
+    return best
+
+
+@pytest.mark.parametrize("seed", [40, 41, 42])
+def test_vectorised_search_matches_brute_force(seed: int) -> None:
+    w = _weather(seed)
+    y = _hourly_load(w, amplitude=5.0) + np.random.default_rng(seed).normal(0, 2.0, 365)
+    grid = np.arange(8.0, 26.01, 2.0)
+    spreads = (0.0, 2.0, 4.0)
+    m = fit_degree_day_model(_daily(w, y), w, heating_balance_points=grid,
+                             cooling_balance_points=grid, temperature_spreads=spreads)
+    kind, hb, cb, s, adj = _brute_force(y, w.mean_c, grid, spreads)
+    assert (m.model_type, m.heating_balance_point, m.cooling_balance_point) == (kind, hb, cb)
+    assert m.temperature_spread_c == s
+    assert m.stats.adj_r2 == pytest.approx(adj, abs=1e-9)
