@@ -34,9 +34,15 @@ def payload(t: Transition, rule: Rule, unit: str | None) -> dict[str, Any]:
         "site": t.site, "device": t.device, "channel": t.channel,
         "time": _iso(t.at), "since": _iso(t.since),
         "value": t.value, "limit": t.limit, "peak": t.peak, "unit": unit,
-        "backfill": t.backfill, "message": what(t, rule, "en", unit),
+        "backfill": t.backfill, "message": _message(t, rule, unit),
         "description": rule.description, "details": t.detail,
     }
+
+
+def _message(t: Transition, rule: Rule, unit: str | None) -> str:
+    # A subscriber may show only this line: a cleared alert must not read like a raised one.
+    sentence = what(t, rule, "en", unit)
+    return sentence if t.kind == "raised" else f"Back to normal. While active: {sentence}"
 
 
 def _lines(t: Transition, rule: Rule, lang: str, unit: str | None) -> list[tuple[str, str]]:

@@ -102,6 +102,10 @@ async def test_state_in_the_gateway_database_when_the_host_offers_it(tmp_path: P
     await plugin.stop()
     states = await db.read(store.load_states)
     await db.close()
-    assert [a["state"] for a in ctx.alerts() + ctx2.alerts()] == ["raised", "cleared"]
+    alerts = ctx.alerts() + ctx2.alerts()
+    assert [a["state"] for a in alerts] == ["raised", "cleared"]
+    # a subscriber showing only the message line can tell the two apart
+    assert not alerts[0]["message"].startswith("Back to normal")
+    assert alerts[1]["message"] == "Back to normal. While active: " + alerts[0]["message"]
     assert [(s.key, s.active) for s in states] == [("power|dev1|el1", False)]
     assert not (tmp_path / "alerts.db").exists()
