@@ -22,7 +22,8 @@ class Backoff:
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
     def delay(self, failures: int) -> float:
-        ceiling = min(self.maximum_s, self.initial_s * 2 ** max(0, failures - 1))
+        # the exponent stops where any initial delay has passed any cap: 2**1024 is no float
+        ceiling = min(self.maximum_s, self.initial_s * 2.0 ** min(max(0, failures - 1), 64))
         return ceiling - self.rng.uniform(0.0, ceiling * self.jitter)
 
 
