@@ -6,6 +6,8 @@ voltage_dv, pf_milli, pulse_ml), set_threshold(channel, kind, value), set_time(t
 reboot(), resend(from_counter, to_counter).
 """
 
+import json
+
 _KEEP = 16  # cmd_ids remembered (the gateway repeats a command until its result arrives)
 
 
@@ -112,11 +114,35 @@ _TABLE = {
 }
 
 
+def _settings(d):
+    return json.dumps([d.get("upload_s"), d["cal"], d["thr"]])
+
+
+def _undo(app, chans, keep):
+    """Back to the settings of before the command (`chans`: copies of the channel dicts)."""
+    d = app.state.data
+    u, d["cal"], d["thr"] = json.loads(keep)
+    if u is None:
+        d.pop("upload_s", None)
+    else:
+        d["upload_s"] = u
+    for c, o in zip(app.cfg["channels"], chans):
+        c.clear()
+        c.update(o)
+    for ch in app.meter.chans:
+        if ch.cfg["type"] == "ct":
+            ch.dev.calibrate(ch.cfg)
+
+
 def execute(app, cmd):
+    """A setting is answered ok only once it is in the state file; otherwise it is undone."""
     cid = cmd["cmd_id"]
-    done = app.state.data["cmds"]
+    d = app.state.data
+    done = d["cmds"]
     if cid in done:
         return  # already executed; its result is in the queue or delivered
+    chans = [dict(c) for c in app.cfg["channels"]]
+    keep = _settings(d)
     fn = _TABLE.get(cmd["name"])
     if fn is None:
         status, detail = "unknown_command", 0
@@ -127,9 +153,18 @@ def execute(app, cmd):
             status, detail = "bad_params", 0
         except (OSError, ArithmeticError, AttributeError, IndexError):
             status, detail = "failed", 0
-    app.log("command %d %s -> %s" % (cid, cmd["name"], status))
-    done.append(cid)
-    if len(done) > _KEEP:
-        done.pop(0)
-    app.state.save()
+    changed = _settings(d) != keep
+    if changed and status != "ok":  # rejected half-way (set_interval): nothing applied
+        _undo(app, chans, keep)
+        changed = False
+    d["cmds"] = (done + [cid])[-_KEEP:]
+    why = ""
+    if not app.state.save() and changed:
+        # the change would live in RAM only: lost at a reboot, or written by a later save
+        # though answered failed. Undone, and not marked done: the gateway may send it again.
+        _undo(app, chans, keep)
+        d["cmds"] = done
+        status, detail = "failed", 28  # ENOSPC
+        why = ": state not saved: flash full"
+    app.log("command %d %s -> %s%s" % (cid, cmd["name"], status, why))
     app.emit({"type": "command_result", "cmd_id": cid, "status": status, "detail": detail})

@@ -3,7 +3,8 @@
 Imported only by the provisioning self-test (provisioning/selftest.py, over the raw REPL),
 never by the running firmware. `run(cfg)` returns {name: (status, detail)}, in check order;
 status is "ok", "fail" or "n/a", detail a short English text with the measured figure. It uses
-the HAL only (BoardHal on a board, SimHal on the unix port) and never opens a data connection.
+the HAL only (BoardHal on a board, SimHal on the unix port), never opens a data connection and
+leaves the modem powered down, also when it times out or fails.
 Thresholds and what a failure means: docs/INSTALLER.md ("Self-test checks").
 """
 
@@ -114,11 +115,11 @@ def _modem(hal, m, r, reg_wait_s, left_ms):
     out = {}
     late = "self-test time limit reached after %d s" % (left_ms // 1000)
     try:
-        asyncio.run(asyncio.wait_for_ms(_at(hal, m, out, reg_wait_s), left_ms))
+        asyncio.run(_bounded(hal, m, out, reg_wait_s, left_ms))
     except asyncio.TimeoutError:
         pass
-    except OSError as e:  # AtError after the modem had answered: the first open check fails
-        late = "modem stopped answering: %s" % e
+    except Exception as e:  # the modem's answer (AtError), or bad pins, ...: one check fails
+        late = ("modem error: " if "modem" in out else "") + _why(e)
     late = ("fail", late)
     for k in ("modem", "sim", "signal", "network"):
         r[k] = out.get(k) or late
@@ -126,23 +127,40 @@ def _modem(hal, m, r, reg_wait_s, left_ms):
             late = ("n/a", "not reached")
 
 
+def _why(e):
+    return str(e) if isinstance(e, OSError) else "%s: %s" % (type(e).__name__, e)
+
+
+async def _bounded(hal, m, out, reg_wait_s, left_ms):
+    import asyncio
+
+    ms = 2000  # timed out or failed: a short wait for the power-down's answer
+    try:
+        await asyncio.wait_for_ms(_at(hal, m, out, reg_wait_s), left_ms)
+        ms = 5000
+    finally:  # whatever happened, the modem goes off: the firmware's boot switches it on
+        await _off(hal, out.get("at"), m, ms)
+
+
 async def _at(hal, m, out, reg_wait_s):
     from firmware.at_modem import AtError, AtModem
     from firmware.at_table import TABLES
 
+    t = TABLES[m["type"]]
     try:
         rd, wr = await hal.modem_stream(m)
-        at = AtModem(hal, rd, wr, TABLES[m["type"]])
+        at = AtModem(hal, rd, wr, t)
         try:
             await at.sync(8)
         except AtError:
             hal.modem_power(True)  # PWRKEY toggles: the first pulse may have switched it off
             await at.sync(8)
-    except OSError as e:
+    except Exception as e:  # no answer (AtError), bad UART pins (ValueError on a board)
         out["modem"] = ("fail", "%s (%s, UART%d tx %d rx %d, %d baud): check power and wiring"
-                        % (e, m["type"], m["uart"], m["tx"], m["rx"], m["baud"]))
+                        % (_why(e), m["type"], m["uart"], m["tx"], m["rx"], m["baud"]))
         out["sim"] = out["signal"] = out["network"] = ("n/a", "needs the modem")
         return
+    out["at"] = at  # it answers: powered down with an AT command at the end
     out["modem"] = ("ok", "answers AT (%s)" % m["type"])
     try:
         await at.cmd("AT+CMEE=2")  # errors as text: "+CME ERROR: SIM not inserted"
@@ -158,7 +176,6 @@ async def _at(hal, m, out, reg_wait_s):
                 10, reg_wait_s) * 1000:
             out["sim"] = ("fail", "SIM not ready: %s" % pin)
             out["signal"] = out["network"] = ("n/a", "needs the SIM")
-            await _off(hal, at, m)
             return
         await hal.sleep_ms(1000)
     t0 = time.ticks_ms()
@@ -179,7 +196,6 @@ async def _at(hal, m, out, reg_wait_s):
     else:
         out["network"] = ("fail", "not registered after %d s (%s): coverage, antenna or the "
                           "SIM's network" % (s, name))
-    await _off(hal, at, m)
 
 
 def _signal(csq):
@@ -205,12 +221,16 @@ async def _cpin(at):
     return "no +CPIN answer"
 
 
-async def _off(hal, at, m):
-    """Power the modem down as at power-on: the firmware's first PWRKEY pulse switches it on."""
-    from firmware.at_modem import AtError
-
+async def _off(hal, at, m, ms):
+    """Power the modem down as at power-on: the firmware's first PWRKEY pulse switches it on.
+    Best effort, bounded: the model's power-down command (if the modem answered), then the
+    HAL's power switch."""
     try:
-        await at.cmd(_OFF[m["type"]], ("OK", "NORMAL POWER DOWN", "POWERED DOWN"), 5000)
-    except AtError:
+        if at is not None:
+            await at.cmd(_OFF[m["type"]], ("OK", "NORMAL POWER DOWN", "POWERED DOWN"), ms)
+    except Exception:  # no answer, stream gone: the power switch is all that is left
         pass
-    hal.modem_power(False)
+    try:
+        hal.modem_power(False)
+    except Exception:  # e.g. a bad power pin: the other results still count
+        pass

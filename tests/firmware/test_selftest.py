@@ -12,10 +12,12 @@ import math
 import re
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from simulator import modem as sim_modem
 from simulator.modem import ModemFaults, SimModem
 from tests.firmware.board import write_config
 from tests.support.micropython import run_micropython
@@ -26,12 +28,15 @@ HERE = Path(__file__).parent
 def _selftest(tmp: Path, channels: list[dict], feed: list[str] | None = None, *,
               modem: str | None = None, modem_cfg: dict | None = None,
               idle: dict[int, int] | None = None, reg_wait_s: int = 3,
-              limit_s: int = 30) -> tuple[dict[str, tuple[str, str]], list[str], int]:
-    """(checks by name, names in order, elapsed ms) of one self-test run."""
+              limit_s: int = 30, info: dict | None = None,
+              **extra: str) -> tuple[dict[str, tuple[str, str]], list[str], int]:
+    """(checks by name, names in order, elapsed ms) of one self-test run; `info` receives the
+    raw result (with "power", the HAL's modem_power calls); `extra` goes to the case
+    (mp_selftest.py: modem_type, stream_error)."""
     cfg = write_config(tmp / "cfg.json", 4810, channels,
                        modem=modem_cfg or {"type": "none"})
     case = {"config": str(cfg), "state": str(tmp), "modem": modem, "idle": idle or {},
-            "reg_wait_s": reg_wait_s, "limit_s": limit_s, "feed": None}
+            "reg_wait_s": reg_wait_s, "limit_s": limit_s, "feed": None, **extra}
     if feed is not None:
         (tmp / "feed.txt").write_text("\n".join(feed) + "\n")
         case["feed"] = str(tmp / "feed.txt")
@@ -41,6 +46,8 @@ def _selftest(tmp: Path, channels: list[dict], feed: list[str] | None = None, *,
     assert proc.returncode == 0, out[-2000:] + proc.stderr.decode()
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     data = json.loads(line[7:])
+    if info is not None:
+        info.update(data)
     checks = {name: (status, detail) for name, status, detail in data["checks"]}
     return checks, [c[0] for c in data["checks"]], data["ms"]
 
@@ -135,8 +142,9 @@ def _sim_modem(faults: ModemFaults):
 
 
 def test_modem_sim_signal_and_network_ok(tmp_path: Path) -> None:
+    info: dict = {}
     with _sim_modem(ModemFaults(csq=18)) as (modem, addr):
-        checks, order, _ms = _selftest(tmp_path, CT, modem=addr, modem_cfg=MODEM)
+        checks, order, _ms = _selftest(tmp_path, CT, modem=addr, modem_cfg=MODEM, info=info)
     assert order == ["adc0", "modem", "sim", "signal", "network", "heap"]
     assert checks["modem"] == ("ok", "answers AT (sim7000)")
     assert checks["sim"] == ("ok", "SIM ready")
@@ -147,6 +155,7 @@ def test_modem_sim_signal_and_network_ok(tmp_path: Path) -> None:
     assert "AT+CPIN?" in cmds and "AT+CSQ" in cmds and "AT+CEREG?" in cmds
     assert not [c for c in cmds if c.startswith(DATA_COMMANDS)]  # no data connection
     assert cmds[-1] == "AT+CPOWD=1"  # left powered down, as the firmware expects at boot
+    assert info["power"] == [False]
 
 
 def test_no_registration_fails_only_the_network_check_within_the_wait(tmp_path: Path) -> None:
@@ -171,14 +180,77 @@ def test_signal_thresholds(tmp_path: Path, csq: int, status: str, detail: str) -
     assert checks["network"][0] == "ok"
 
 
+def _powered_down(modem: SimModem, info: dict) -> bool:
+    """The modem got its power-down command last, then the HAL switched it off: the state the
+    firmware expects at boot (its first PWRKEY pulse toggles the power)."""
+    for _ in range(40):  # the simulator logs what it read on its own thread
+        if modem.stats.commands[-1:] == ["AT+CPOWD=1"]:
+            break
+        time.sleep(0.05)
+    return modem.stats.commands[-1] == "AT+CPOWD=1" and info["power"][-1:] == [False]
+
+
 def test_time_limit_bounds_the_registration_wait(tmp_path: Path) -> None:
-    with _sim_modem(ModemFaults(no_register=True)) as (_modem, addr):
+    info: dict = {}
+    with _sim_modem(ModemFaults(no_register=True)) as (modem, addr):
         checks, _order, ms = _selftest(tmp_path, CT, modem=addr, modem_cfg=MODEM,
-                                       reg_wait_s=60, limit_s=4)
+                                       reg_wait_s=60, limit_s=4, info=info)
+        assert _powered_down(modem, info), (modem.stats.commands, info["power"])
     assert ms < 8000
     assert checks["modem"][0] == checks["sim"][0] == checks["signal"][0] == "ok"
     assert checks["network"][0] == "fail" and "time limit" in checks["network"][1]
     assert checks["heap"][0] == "ok"
+
+
+def _answer(monkeypatch: pytest.MonkeyPatch, command: str, answer: str) -> None:
+    """Make the simulated modem answer `command` with `answer` (simulator/modem.py has no
+    such fault)."""
+    real = sim_modem._Session._command
+
+    async def command_(self: sim_modem._Session, cmd: str, rest: bytes) -> bytes:
+        if cmd.upper() != command:
+            return await real(self, cmd, rest)
+        self.m.stats.commands.append(cmd)
+        self._out(answer)
+        return rest
+
+    monkeypatch.setattr(sim_modem._Session, "_command", command_)
+
+
+def test_modem_error_mid_test_fails_the_check_and_powers_the_modem_down(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the AT driver raises (AtError) while polling the registration
+    _answer(monkeypatch, "AT+CEREG?", "+CME ERROR: operation not allowed")
+    info: dict = {}
+    with _sim_modem(ModemFaults()) as (modem, addr):
+        checks, _order, _ms = _selftest(tmp_path, CT, modem=addr, modem_cfg=MODEM, info=info)
+        assert _powered_down(modem, info), (modem.stats.commands, info["power"])
+    assert checks["modem"][0] == checks["sim"][0] == "ok"
+    assert checks["signal"] == (
+        "fail", "modem error: modem answered +CME ERROR: operation not allowed")
+    assert checks["network"] == ("n/a", "not reached")
+    assert checks["adc0"][0] == checks["heap"][0] == "ok"
+
+
+@pytest.mark.parametrize(("extra", "detail"), [
+    ({"stream_error": "ValueError"}, "ValueError: invalid pin (sim7000, UART1 tx 17 rx 16"),
+    ({"modem_type": "sim800"}, "KeyError: sim800"),  # no AT table for the type
+])
+def test_modem_setup_error_is_the_modem_check_the_inputs_stay(
+        tmp_path: Path, extra: dict[str, str], detail: str) -> None:
+    info: dict = {}
+    channels = [{"id": 0, "type": "ct"}, {"id": 1, "type": "pulse", "edge": "falling",
+                                          "pull": "up"}]
+    with _sim_modem(ModemFaults()) as (modem, addr):
+        checks, order, _ms = _selftest(tmp_path, channels, modem=addr, modem_cfg=MODEM,
+                                       info=info, **extra)
+    assert order == ["adc0", "pulse1", "modem", "sim", "signal", "network", "heap"]
+    assert checks["adc0"][0] == checks["pulse1"][0] == checks["heap"][0] == "ok"
+    status, text = checks["modem"]
+    assert status == "fail" and text.startswith(detail), text
+    assert [checks[k][0] for k in ("sim", "signal", "network")] == ["n/a"] * 3
+    assert not modem.stats.commands  # never talked to
+    assert info["power"] == [False]  # whatever the pins did, switched off (if the HAL can)
 
 
 def test_modem_not_answering_fails_and_skips_the_rest(tmp_path: Path) -> None:
