@@ -3,7 +3,7 @@
 Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.write``/``db.read``:
 
     add_device(conn, box, device_id, key, *, site, channels=None, calibration=None,
-               replace=False, now=None) -> Device
+               replace=False, first_counter=None, now=None) -> Device
     update_device(conn, device_id, *, site=None, channels=None, calibration=None, now=None)
     get_device(conn, device_id) -> Device | None          # never carries the key
     get_device_key(conn, box, device_id) -> bytes | None  # the clear 16-byte key
@@ -13,6 +13,8 @@ Sync functions take a ``sqlite3.Connection`` so they compose inside one ``db.wri
     all_previous_keys(conn, box) -> dict[str, PreviousKey]
     note_new_key_counter(conn, device_id, counter, *, rotated_at) -> bool
     forget_previous_key(conn, device_id) -> bool
+    get_key_state(conn, device_id) -> KeyState | None     # the key columns as stored (opaque)
+    restore_key_state(conn, device_id, state, *, only_if=None) -> bool   # exact undo
     list_devices(conn) -> list[Device]
     remove_device(conn, device_id) -> bool
     next_downlink_counter(conn, device_id) -> int
@@ -27,10 +29,13 @@ a board a different key — ``meterkit provision rotate`` and ``provision --repl
 here — the key it replaces is kept as the board's *previous key* (``prev_key_enc``, sealed like
 the current one) with the time of the change, because the board's flash queue still holds
 frames sealed with it. Only the last previous key is kept. Ingest accepts it within a grace
-period and only below ``key_first_counter``, the lowest counter seen under the new key
-(:func:`note_new_key_counter`). :func:`remove_device` deletes it with the row, so a board
-removed and added again never has one; :func:`forget_previous_key` drops it at once (a key
-known to have leaked).
+period and only below ``key_first_counter``: the board's reserved counter limit when
+provisioning read it from the board at the change (``first_counter``), lowered to the lowest
+counter seen under the new key (:func:`note_new_key_counter`). :func:`remove_device` deletes it
+with the row, so a board removed and added again never has one; :func:`forget_previous_key`
+drops it from the registry (a key known to have leaked; see there for the running gateway).
+A change is *confirmed* (``Device.rotation_confirmed``) once a frame at or above that limit is
+stored: only the current key can have sealed it, so the board's backlog is delivered.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from gateway.store.keybox import KeyBox, KeyBoxError
 __all__ = [
     "CHANNEL_KINDS",
     "Device",
+    "KeyState",
     "PreviousKey",
     "all_device_keys",
     "all_previous_keys",
@@ -60,12 +66,14 @@ __all__ = [
     "get_device",
     "get_device_key",
     "get_device_keys",
+    "get_key_state",
     "get_previous_key",
     "list_devices",
     "next_downlink_counter",
     "note_new_key_counter",
     "remove_device",
     "reserve_downlink_counters",
+    "restore_key_state",
     "update_device",
     "validate_channels",
 ]
@@ -112,7 +120,12 @@ class Device:
     # Key rotation (field names avoid "key": device dicts are printed and published)
     previous_kept: bool = False          # the board's key before the last change is still kept
     rotated_at: int | None = None        # when its key last changed (Unix s)
-    first_counter_since_rotation: int | None = None  # lowest counter seen under the new key
+    # old-key frames are only accepted below it: the board's counter limit read at the change
+    # (if known), lowered to the lowest counter seen under the new key
+    first_counter_since_rotation: int | None = None
+    # while a previous key is kept (else None): whether a frame only the current key can have
+    # sealed (counter at or above that limit) is stored, i.e. the board's backlog is delivered
+    rotation_confirmed: bool | None = None
 
     @property
     def is_board(self) -> bool:
@@ -126,6 +139,19 @@ class PreviousKey:
     key: bytes = field(repr=False)
     rotated_at: int                       # Unix s: when it stopped being the current key
     first_new_counter: int | None = None  # lowest counter accepted under the current key since
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    """A device's key columns exactly as stored, for an exact undo (:func:`restore_key_state`).
+
+    The blobs stay sealed (opaque): nothing here opens, logs or prints a key.
+    """
+
+    key_enc: bytes | None = field(repr=False)
+    prev_key_enc: bytes | None = field(repr=False)
+    rotated_at: int | None
+    first_counter: int | None
 
 
 def format_device_id(device_id: int | str) -> str:
@@ -193,12 +219,18 @@ def _check_key(device_id: str, key: bytes | None) -> None:
 def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | str,
                key: bytes | None, *, site: str, channels: dict[Any, Any] | None = None,
                calibration: dict[str, Any] | None = None, replace: bool = False,
-               now: int | None = None) -> Device:
+               first_counter: int | None = None, now: int | None = None) -> Device:
     """Register a device (its key sealed with `box`); `replace=True` overwrites key and config.
 
     Replacing keeps the downlink counter, so downlink nonces never repeat under an old key.
     Replacing the key with a different one keeps the replaced key as the previous key (see the
     module docstring); the same key again leaves the previous key as it was.
+
+    `first_counter`: the board's reserved counter limit when its key changes (provisioning
+    reads it from the board): every frame it sealed with the replaced key has a lower counter,
+    and it continues at or above it. When this call keeps a previous key, old-key frames are
+    accepted only below it from the start. None: unknown (the limit is then set by the board's
+    first new-key frame); ignored when the key does not change.
     """
     did = format_device_id(device_id)
     _check_key(did, key)
@@ -210,6 +242,11 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
     calib = calibration or {}
     if not isinstance(calib, dict):
         raise RegistryError("must be an object", field="calibration", value=calib)
+    if first_counter is not None and (
+            not isinstance(first_counter, int) or isinstance(first_counter, bool)
+            or not 0 <= first_counter <= _UINT32_MAX + 1):
+        raise RegistryError(f"must be a counter (0 to 2^32), got {first_counter!r}",
+                            field="first_counter", value=first_counter)
     now = int(time.time()) if now is None else now
     sealed = box.seal(did, bytes(key)) if key is not None and box is not None else None
     row = conn.execute("SELECT key_enc, prev_key_enc, key_rotated_at, key_first_counter "
@@ -218,7 +255,7 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
         raise RegistryError(f"device {did} is already registered (use replace)",
                             field="device_id", value=did)
     if row is not None:
-        prev = _keep_previous(box, did, key, tuple(row), now)
+        prev = _keep_previous(box, did, key, tuple(row), now, first_counter)
         conn.execute(
             "UPDATE devices SET key_enc = ?, site = ?, channels = ?, calibration = ?, "
             "prev_key_enc = ?, key_rotated_at = ?, key_first_counter = ?, updated_at = ? "
@@ -235,7 +272,8 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
 
 
 def _keep_previous(box: KeyBox | None, did: str, key: bytes | None,
-                   row: tuple[Any, ...], now: int) -> tuple[Any, Any, Any]:
+                   row: tuple[Any, ...], now: int,
+                   first_counter: int | None = None) -> tuple[Any, Any, Any]:
     """(prev_key_enc, key_rotated_at, key_first_counter) after replacing the key of `row`."""
     old_enc, prev_enc, rotated_at, first = row
     if key is None or box is None:
@@ -251,7 +289,8 @@ def _keep_previous(box: KeyBox | None, did: str, key: bytes | None,
         return None, now, None
     if hmac.compare_digest(old, bytes(key)):
         return prev_enc, rotated_at, first   # same key (settings only): nothing rotates
-    return bytes(old_enc), now, None     # sealed with AAD = device id: moved as it is
+    # sealed with AAD = device id: moved as it is
+    return bytes(old_enc), now, first_counter
 
 
 def update_device(conn: sqlite3.Connection, device_id: int | str, *, site: str | None = None,
@@ -285,14 +324,20 @@ _COLUMNS = (
     "device_id, key_enc IS NOT NULL AS has_key, site, channels, calibration, fw, config_hash, "
     "reset_cause, time_synced, csq, queue_depth, supply_mv, last_seen, last_peer, "
     "last_hello_at, downlink_counter, created_at, updated_at, "
-    "prev_key_enc IS NOT NULL AS has_prev, key_rotated_at, key_first_counter"
+    "prev_key_enc IS NOT NULL AS has_prev, key_rotated_at, key_first_counter, "
+    # a stored frame at or above the limit: only the current key can have sealed it (the
+    # board's counter never goes back). One seek on frames' UNIQUE (device_id, counter).
+    "CASE WHEN prev_key_enc IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM frames f "
+    "WHERE f.device_id = devices.device_id AND f.counter >= devices.key_first_counter) END "
+    "AS rotation_confirmed"
 )
 
 
 def _row_to_device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
     (did, has_key, site, channels, calibration, fw, config_hash, reset_cause, time_synced,
      csq, queue_depth, supply_mv, last_seen, last_peer, last_hello_at, downlink_counter,
-     created_at, updated_at, has_prev, key_rotated_at, key_first_counter) = tuple(row)
+     created_at, updated_at, has_prev, key_rotated_at, key_first_counter,
+     rotation_confirmed) = tuple(row)
     return Device(
         device_id=did, site=site, channels=json.loads(channels),
         calibration=json.loads(calibration), has_key=bool(has_key), fw=fw,
@@ -302,6 +347,7 @@ def _row_to_device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
         last_peer=last_peer, last_hello_at=last_hello_at, downlink_counter=downlink_counter,
         created_at=created_at, updated_at=updated_at, previous_kept=bool(has_prev),
         rotated_at=key_rotated_at, first_counter_since_rotation=key_first_counter,
+        rotation_confirmed=None if rotation_confirmed is None else bool(rotation_confirmed),
     )
 
 
@@ -398,9 +444,53 @@ def note_new_key_counter(conn: sqlite3.Connection, device_id: int | str, counter
 
 
 def forget_previous_key(conn: sqlite3.Connection, device_id: int | str) -> bool:
-    """Drop a board's previous key at once (e.g. it leaked); True if one was kept."""
+    """Drop a board's previous key from the registry (e.g. it leaked); True if one was kept.
+
+    The registry forgets it when the transaction commits. A running gateway's key cache
+    (:class:`gateway.ingest.keys.KeyCache`) still holds the previous key it read before, and
+    learns of the change only when it re-reads the board's keys: an old-key frame fails the
+    current key first, which forces a re-read, but at most once per ``miss_ttl_s`` (5 s) per
+    board; otherwise the cached entry is re-read after ``hit_ttl_s`` (60 s). So for up to 5 s
+    after this call an old-key frame may still be opened with it, and it stays in the cache's
+    memory for up to 60 s. Restarting the gateway drops it at once.
+    """
     cur = conn.execute("UPDATE devices SET prev_key_enc = NULL WHERE device_id = ? AND "
                        "prev_key_enc IS NOT NULL", (format_device_id(device_id),))
+    return cur.rowcount > 0
+
+
+def get_key_state(conn: sqlite3.Connection, device_id: int | str) -> KeyState | None:
+    """The device's key columns as stored (sealed, never opened), or None if it is unknown."""
+    row = conn.execute("SELECT key_enc, prev_key_enc, key_rotated_at, key_first_counter "
+                       "FROM devices WHERE device_id = ?",
+                       (format_device_id(device_id),)).fetchone()
+    if row is None:
+        return None
+    key_enc, prev_enc, rotated_at, first = row
+    return KeyState(None if key_enc is None else bytes(key_enc),
+                    None if prev_enc is None else bytes(prev_enc), rotated_at, first)
+
+
+def restore_key_state(conn: sqlite3.Connection, device_id: int | str, state: KeyState, *,
+                      only_if: KeyState | None = None) -> bool:
+    """Put the key columns back exactly as `state` (from :func:`get_key_state`): the undo of a
+    key change the board never received. Site, channels and the downlink counter are not
+    touched (downlink counters never go back).
+
+    `only_if`: restore only while the row still holds that key and previous key (what the
+    change being undone wrote), so a later change by someone else is never overwritten.
+    True if restored; False if the device is unknown or `only_if` no longer holds.
+    """
+    did = format_device_id(device_id)
+    if only_if is not None:
+        now = get_key_state(conn, did)
+        if now is None or now.key_enc != only_if.key_enc or (
+                now.prev_key_enc != only_if.prev_key_enc) or now.rotated_at != only_if.rotated_at:
+            return False
+    cur = conn.execute(
+        "UPDATE devices SET key_enc = ?, prev_key_enc = ?, key_rotated_at = ?, "
+        "key_first_counter = ? WHERE device_id = ?",
+        (state.key_enc, state.prev_key_enc, state.rotated_at, state.first_counter, did))
     return cur.rowcount > 0
 
 

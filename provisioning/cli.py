@@ -83,9 +83,19 @@ def _gateway_addr(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gateway-port", type=int, default=4590, help="gateway ingest port (4590)")
     p.add_argument("--replace", action="store_true",
                    help="re-provision a registered board (new key, new settings)")
+    _discard(p)
     p.add_argument("--check-gateway", action="store_true",
                    help="first check that this laptop reaches the gateway's ingest port "
                         "(only meaningful on the network the board will use)")
+
+
+def _discard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--discard-backlog-key", action="store_true",
+                   help="change the key even though the board's last key rotation is not "
+                        "confirmed: the frames it still holds sealed with its previous key "
+                        "are lost (e.g. a board that was replaced) / cambia la chiave anche se "
+                        "la sostituzione precedente non è confermata: i dati in coda con la "
+                        "chiave precedente vanno persi")
 
 
 def _outputs(p: argparse.ArgumentParser) -> None:
@@ -148,6 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("rotate", help="give a board a new key (board and gateway together)")
     p.add_argument("--port", required=True)
     p.add_argument("--wait-hello", type=float, default=0, metavar="S")
+    _discard(p)
     _registrar(p)
     _common(p)
     p.set_defaults(handler=cli_admin.cmd_rotate)

@@ -28,16 +28,19 @@ def cmd_rotate(args: argparse.Namespace) -> int:
                 device = registrar.link.get(device_id)
                 before[device_id] = (device.last_hello_at or 0) if device else 0
 
-        out = rotate(board, registrar, before_apply=last_hello)
+        out = rotate(board, registrar, before_apply=last_hello,
+                     discard_backlog_key=args.discard_backlog_key)
     if isinstance(registrar, Direct) and args.wait_hello:
         # Only a hello sealed with the new key proves the rotation: one newer than the last.
         registrar.link.wait_for_hello(out.device_id, since=before.get(out.device_id, 0) + 1,
                                       config_hash=out.config_hash, timeout_s=args.wait_hello)
     if args.json:
         write_stdout_json({"ok": True, "device_id": out.device_id,
-                           "config_hash": out.config_hash})
+                           "config_hash": out.config_hash, "counter_limit": out.counter_limit})
     else:
         say(args, "rotated", id=out.device_id)
+        if out.counter_limit is None:
+            say(args, "counter_limit_unknown")
     return 0
 
 

@@ -124,7 +124,8 @@ def cmd_device(args: argparse.Namespace) -> int:
         for w in c.warnings:
             console(stderr=True).print(f"[yellow]{t('warning', args.lang)}[/] ch{c.index}: {w}")
     plan = Plan(did, site, channels, args.gateway_host, args.gateway_port,
-                building=args.building, apn=args.apn, replace=args.replace)
+                building=args.building, apn=args.apn, replace=args.replace,
+                discard_backlog_key=args.discard_backlog_key)
     _check_gateway(args)
     say(args, "connecting", port=args.port)
     with Board.open(args.port) as board:
@@ -204,7 +205,8 @@ def cmd_bulk(args: argparse.Namespace) -> int:
 
     def one(row: BulkRow, did: int) -> str:
         plan = Plan(did, row.site, row.channels, args.gateway_host, args.gateway_port,
-                    building=row.building, apn=row.apn, replace=args.replace)
+                    building=row.building, apn=row.apn, replace=args.replace,
+                    discard_backlog_key=args.discard_backlog_key)
         with Board.open(row.port) as board:
             out = provision(plan, board, registrar, image, expect_fw=version,
                             modules=modules)

@@ -4,10 +4,15 @@ Order for a new board: the key is registered first (gateway registry or sealed b
 exists somewhere safe before any board uses it; then firmware and config are written and
 verified; if that fails before config.json was renamed into place, the registration is
 rolled back, so registry and board never disagree about the key.
+
+A rotation first reads the board's reserved frame-counter limit (`read_counter_limit`), so the
+gateway accepts frames sealed with the old key only below it from the moment the key changes
+(docs/decisions/016-key-rotation-grace.md).
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 import time
 from collections.abc import Callable
@@ -28,10 +33,16 @@ from provisioning.record import DeviceRecord
 from provisioning.registrars import Registrar
 from provisioning.selftest import SelfTest, run_selftest
 
-__all__ = ["Flashed", "Plan", "decommission", "flash", "provision", "rotate"]
+__all__ = ["Flashed", "Plan", "decommission", "flash", "provision", "read_counter_limit",
+           "rotate"]
 
 Progress = Callable[[str, int, int], None]
 CONFIG = "config.json"
+# The firmware's flash state directory by MicroPython platform (firmware/hal_board.py
+# `flash_root`): its frame counter reservation (`ctr`, firmware/counter.py) and flash queue
+# (`q`, firmware/fqueue.py). The unix port (the virtual board, the simulator) keeps it in a
+# flash image the REPL does not mount, so there the limit is not known.
+STATE_DIRS = {"esp32": "/data"}
 
 
 def _quiet(_step: str, _done: int, _total: int) -> None:
@@ -50,6 +61,7 @@ class Plan:
     building: str = ""
     apn: str = ""
     replace: bool = False
+    discard_backlog_key: bool = False   # replace even while the last key change is unconfirmed
 
 
 @dataclass(slots=True)
@@ -64,6 +76,7 @@ class Flashed:
     firmware: str = ""
     config_written: bool = False
     key: bytes = field(default=b"", repr=False)
+    counter_limit: int | None = None     # rotate: the board's reserved counter limit, if read
 
 
 def flash(board: Board, info: BoardInfo, cfg: DeviceConfig, image: FirmwareImage | None, *,
@@ -145,7 +158,8 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
     record = registrar.check(DeviceRecord(
         did, "replace" if plan.replace else "add", int(now or time.time()), site=plan.site,
         key=key, channels={str(c.index): c.registry(plan.building) for c in plan.channels},
-        config_hash=cfg.hash(), firmware=fw, building=plan.building))
+        config_hash=cfg.hash(), firmware=fw, building=plan.building),
+        discard_backlog_key=plan.discard_backlog_key)
     registrar.apply(record)
     out = Flashed(did, cfg.hash(), key=key)
     try:
@@ -160,25 +174,33 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
 
 def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | None = None,
            now: int | None = None,
-           before_apply: Callable[[str], None] | None = None) -> Flashed:
-    """A new key for the board on `board`: read its config, swap the key, write, verify."""
-    board.connect()
+           before_apply: Callable[[str], None] | None = None,
+           discard_backlog_key: bool = False) -> Flashed:
+    """A new key for the board on `board`: read its config and counter limit, check with the
+    registrar (nothing is written before), swap the key, register, write, reset.
+
+    `discard_backlog_key`: rotate even while the last rotation is unconfirmed (the previous
+    key kept for the board's backlog is given up).
+    """
+    info = board.connect()
     raw = board.read_file(CONFIG)
     if raw is None:
         raise ProvisioningError("the board has no config", where=board.where,
                                 todo="provision it with `meterkit provision device`")
     cfg = json.loads(raw)
+    limit = read_counter_limit(board, info.platform)
     key = new_key()
     cfg["key"] = key.hex()
     text = json.dumps(cfg, indent=1, sort_keys=True) + "\n"
     did = format_id(int(cfg["device_id"]))
     record = registrar.check(DeviceRecord(did, "rotate", int(now or time.time()), key=key,
                                           config_hash=config_hash(text, key.hex()),
-                                          firmware=_v(expect_fw)))
+                                          firmware=_v(expect_fw), first_counter=limit),
+                             discard_backlog_key=discard_backlog_key)
     if before_apply is not None:
         before_apply(did)
     registrar.apply(record)
-    out = Flashed(did, config_hash(text, key.hex()), key=key)
+    out = Flashed(did, config_hash(text, key.hex()), key=key, counter_limit=limit)
     try:
         out.files[CONFIG] = board.put_file(CONFIG, text.encode())
         out.config_written = True
@@ -187,6 +209,43 @@ def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | N
         raise
     board.reset()
     return out
+
+
+_LIST_QUEUE = """\
+import os
+try:
+    print(len([n for n in os.listdir(%r) if len(n) == 8]))
+except OSError:
+    print(0)
+"""
+
+
+def read_counter_limit(board: Board, platform: str) -> int | None:
+    """The board's reserved frame-counter limit L, or None if it cannot be known.
+
+    The firmware reserves counters in blocks and saves the end of the reservation first
+    (`ctr`: CRC-32 then the u32 limit, both big-endian, firmware/atomic.py): every counter the
+    board has used is below L, and after a reset it continues at or above L. Read over the REPL
+    while the app is stopped, so it cannot move before the board's next reset. No `ctr` and no
+    queued frames: the board never sealed a frame (a counter is reserved before it is used)
+    and will start at 1 or above, so L = 1 and no old-key frame is accepted at all. A damaged
+    file, a missing one with frames queued, or a platform whose flash state is not reachable
+    here: None (the gateway then takes the limit from the first new-key frame).
+    """
+    state = STATE_DIRS.get(platform)
+    if state is None:
+        return None
+    raw = board.read_file(f"{state}/ctr")
+    if raw is None:
+        out = board.run(_LIST_QUEUE % f"{state}/q").strip().splitlines()
+        try:
+            queued = int(out[-1]) if out else 0
+        except ValueError:
+            return None
+        return 1 if queued == 0 else None
+    if len(raw) != 8 or int.from_bytes(raw[:4], "big") != binascii.crc32(raw[4:]):
+        return None
+    return int.from_bytes(raw[4:], "big")
 
 
 def decommission(device_id: int, registrar: Registrar, board: Board | None, *,

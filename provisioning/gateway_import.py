@@ -9,6 +9,12 @@ The gateway's bundle key and trusted installers default to `bundle.key` and
 `installers.pub` next to the gateway secret file. Each record is applied in its own
 transaction; one that is not newer than what the registry holds (an old or replayed bundle)
 is skipped, so a rotated key is never rolled back.
+
+A rotation (or replace) in a bundle is applied even when the board's previous key change is
+not confirmed yet: the board already uses the bundle's key, and refusing it would leave the
+gateway unable to open anything the board sends. The interactive refusal of
+`meterkit provision rotate` does not apply here; instead the result says when the previous
+key kept for the board's backlog had to be discarded (`discarded_backlog_key`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["apply_bundle", "cmd_import", "register_import"]
+__all__ = ["DISCARDED_NOTE", "apply_bundle", "cmd_import", "register_import"]
+
+
+DISCARDED_NOTE = ("the previous key, kept for frames the board sealed before its last key "
+                  "change, was discarded: that change was not confirmed yet, so frames still "
+                  "queued with it can no longer be stored")
 
 
 def register_import(devices_subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,8 +84,11 @@ def apply_bundle(link: Any, bundle: Any, *, dry_run: bool = False) -> list[dict[
             elif dry_run:
                 row.update(result="would apply")
             else:
-                direct.apply(direct.check(rec))
+                direct.apply(direct.validate(rec))
                 row.update(result="applied")
+                done = direct.applied.get(rec.device_id)
+                if done is not None and done.discarded_backlog_key:
+                    row.update(discarded_backlog_key=True, note=DISCARDED_NOTE)
         except ProvisioningError as exc:
             row.update(result="failed", reason=str(exc), todo=exc.todo)
         results.append(row)
@@ -115,5 +129,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"bundle from installer {bundle.installer}: {len(results)} record(s)")
         for r in results:
             print(f"  {r['device_id']} {r['action']}: {r['result']}"
-                  + (f" ({r['reason']})" if r.get("reason") else ""))
+                  + (f" ({r['reason']})" if r.get("reason") else "")
+                  + (f"; warning: {r['note']}" if r.get("note") else ""))
     return 1 if failed else 0

@@ -28,6 +28,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "warning": ("warning", "attenzione"),
     "rotated": ("Key of {id} rotated; the board restarted with it",
                 "Chiave di {id} sostituita; la scheda è ripartita con la nuova"),
+    "counter_limit_unknown": (
+        "The board's frame counter could not be read: until the board's first message with "
+        "its new key, the gateway accepts old-key messages at any counter",
+        "Non è stato possibile leggere il contatore dei messaggi della scheda: fino al primo "
+        "messaggio con la nuova chiave il gateway accetta messaggi con la vecchia chiave a "
+        "qualsiasi contatore"),
     "decommissioned": ("Device {id} removed from the gateway{board}",
                        "Dispositivo {id} rimosso dal gateway{board}"),
     "board_wiped": (" and its config erased from the board",
@@ -76,6 +82,15 @@ _ERRORS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
                              "Operare sul gateway, oppure usare --bundle e importarlo dopo.")),
     "registration": (("The gateway refused the device", "Il gateway ha rifiutato il dispositivo"),
                      ("See the reason below.", "Vedere il motivo sotto.")),
+    "rotation_unconfirmed": (
+        ("The board's last key rotation is not confirmed yet",
+         "La sostituzione precedente della chiave non è ancora confermata"),
+        ("Let the board send data to the gateway once with its current key, then retry. If "
+         "the data still queued on the board may be lost (for example the board was "
+         "replaced), retry with --discard-backlog-key.",
+         "Lasciare che la scheda invii dati al gateway una volta con la chiave attuale, poi "
+         "riprovare. Se i dati ancora in coda sulla scheda possono andare persi (per esempio "
+         "la scheda è stata sostituita), riprovare con --discard-backlog-key.")),
     "bundle": (("Bundle not accepted", "Pacchetto non accettato"),
                ("Ask the installer for a fresh bundle.", "Chiedere all'installatore un "
                 "pacchetto nuovo.")),

@@ -2,10 +2,19 @@
 
 Both take DeviceRecords with `apply(record)` and can `rollback(record)` one that the board
 never received, so the registry and the boards do not drift apart.
+
+`check(record, discard_backlog_key=...)` is the interactive check, run before anything is
+written to a board. On the gateway host (`Direct`) it refuses to change the key of a board
+whose last key change is not confirmed yet (docs/decisions/016-key-rotation-grace.md): the
+gateway keeps one previous key, for the backlog the board sealed with it, and a second change
+now would drop it before that backlog arrived. A bundle import does not run that check: the
+board already holds the bundle's key, so the import must apply it (`Direct.validate`, and
+`Applied.discarded_backlog_key` reports what was given up).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,13 +23,39 @@ from provisioning.gateway_link import DirectRegistrar
 from provisioning.identity import write_secret_file
 from provisioning.record import DeviceRecord
 
-__all__ = ["BundleRegistrar", "Direct", "Registrar"]
+__all__ = ["Applied", "BundleRegistrar", "Direct", "Registrar", "UnconfirmedRotation"]
+
+DISCARD_FLAG = "--discard-backlog-key"
+
+
+class UnconfirmedRotation(RegistrationError):
+    """The board's last key change is not confirmed: changing its key again now would drop the
+    previous key, which the frames still queued on the board need."""
+
+    code = "rotation_unconfirmed"
 
 
 class Registrar(Protocol):
-    def check(self, record: DeviceRecord) -> DeviceRecord: ...
+    def check(self, record: DeviceRecord, *,
+              discard_backlog_key: bool = False) -> DeviceRecord: ...
     def apply(self, record: DeviceRecord) -> None: ...
     def rollback(self, record: DeviceRecord) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What `Direct.apply` changed besides the record itself."""
+
+    # the board's previous key was kept for a key change not confirmed yet (its backlog had
+    # not arrived) and was replaced: frames still queued with it can no longer be stored
+    discarded_backlog_key: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Undo:
+    device: Any            # gateway.registry.Device before the change, or None (it was added)
+    before: Any            # gateway.registry.KeyState before the change
+    after: Any             # gateway.registry.KeyState the change wrote
 
 
 class Direct:
@@ -28,9 +63,12 @@ class Direct:
 
     def __init__(self, link: DirectRegistrar) -> None:
         self.link = link
-        self._undo: dict[str, DeviceRecord | None] = {}
+        self._undo: dict[str, _Undo] = {}
+        self.applied: dict[str, Applied] = {}
 
-    def check(self, record: DeviceRecord) -> DeviceRecord:
+    def validate(self, record: DeviceRecord) -> DeviceRecord:
+        """The checks that hold for every route, a bundle import too: known site, no add over
+        a registered device."""
         if record.action in ("add", "replace"):
             site = self.link.check_site(record.site)
             exists = self.link.exists(record.device_id)
@@ -38,51 +76,108 @@ class Direct:
                 raise RegistrationError("device is already registered", where=record.device_id,
                                         todo="use --replace to re-provision it, or another id")
             return _with(record, site=site)
-        if record.action == "rotate":
-            device = self.link.get(record.device_id)
-            if device is not None and device.previous_kept and (
-                    device.first_counter_since_rotation is None):
-                # the gateway keeps one previous key, for the backlog the board sealed with
-                # it: a second rotation now would drop that key before the backlog arrived
-                raise RegistrationError(
-                    "the last key rotation is not confirmed: the board has not sent a frame "
-                    "with its current key yet", where=record.device_id,
-                    todo="let the board connect once (meterkit gateway devices show "
-                         f"{record.device_id}), then rotate again")
         return record
 
-    def _previous(self, device_id: str) -> DeviceRecord | None:
-        from gateway.registry import get_device_key
-
-        device = self.link.get(device_id)
-        if device is None:
-            return None
-        key = self.link.run(lambda c: get_device_key(c, self.link.box(), device_id),
-                             write=False)
-        prov = dict(device.calibration.get("provisioning") or {})
-        return DeviceRecord(device_id, "replace", int(prov.get("issued_at", 0)),
-                            site=device.site, key=key, channels=device.channels,
-                            config_hash=prov.get("config_hash"),
-                            firmware=str(prov.get("firmware", "")),
-                            building=str(prov.get("building", "")))
+    def check(self, record: DeviceRecord, *, discard_backlog_key: bool = False) -> DeviceRecord:
+        """`validate`, and (interactive `provision rotate` / `device --replace`, before the
+        board is written) refuse a key change while the last one is unconfirmed, unless the
+        installer gives up the board's backlog with --discard-backlog-key."""
+        record = self.validate(record)
+        if record.action in ("rotate", "replace") and not discard_backlog_key:
+            device = self.link.get(record.device_id)
+            if device is not None and device.previous_kept and not device.rotation_confirmed:
+                what = ("another rotation" if record.action == "rotate" else
+                        "re-provisioning it")
+                raise UnconfirmedRotation(
+                    "the last key rotation is not confirmed: the board has not sent a frame "
+                    "with its current key yet", where=record.device_id,
+                    why="the gateway keeps the board's previous key only for the frames still "
+                        f"queued on the board; {what} now would drop it and those frames "
+                        "could never be stored",
+                    todo="let the board connect once (meterkit gateway devices show "
+                         f"{record.device_id}: rotation_confirmed), then retry; or, if the "
+                         f"board's queued data may be lost (e.g. the board was replaced), "
+                         f"retry with {DISCARD_FLAG}")
+        return record
 
     def apply(self, record: DeviceRecord) -> None:
-        previous = self._previous(record.device_id)
-        if record.action == "rotate":
-            if previous is None:
-                raise RegistrationError("device is not registered", where=record.device_id,
-                                        todo="provision it first (meterkit provision device)")
-            record = _with(record, action="replace", site=previous.site,
-                           channels=previous.channels, building=previous.building)
-        self._undo[record.device_id] = previous
-        self.link.apply(record)
+        """Add, replace, rotate or remove in one transaction that also captures the row's key
+        columns for `rollback`; `self.applied[device_id]` says what else changed."""
+        from gateway.registry import (
+            RegistryError,
+            add_device,
+            get_device,
+            get_key_state,
+        )
+
+        if record.action == "remove":
+            self._undo.pop(record.device_id, None)
+            self.link.apply(record)
+            self.applied[record.device_id] = Applied()
+            return
+        box = self.link.box() if record.key is not None else None
+        did = record.device_id
+
+        def tx(conn: Any) -> tuple[_Undo, Applied]:
+            device = get_device(conn, did)
+            before = get_key_state(conn, did)
+            rec = record
+            if rec.action == "rotate":
+                if device is None:
+                    raise RegistrationError("device is not registered", where=did,
+                                            todo="provision it first (meterkit provision "
+                                                 "device)")
+                prov = device.calibration.get("provisioning") or {}
+                rec = _with(rec, site=device.site, channels=device.channels,
+                            building=str(prov.get("building", "")))
+            add_device(conn, box, did, rec.key, site=rec.site, channels=rec.channels,
+                       calibration=rec.calibration(), replace=rec.action != "add",
+                       first_counter=rec.first_counter)
+            after = get_key_state(conn, did)
+            discarded = bool(
+                device is not None and device.previous_kept and not device.rotation_confirmed
+                and before is not None and after is not None
+                and after.prev_key_enc != before.prev_key_enc)
+            return _Undo(device, before, after), Applied(discarded_backlog_key=discarded)
+
+        try:
+            undo, applied = self.link.run(tx)
+        except RegistryError as exc:
+            raise RegistrationError(str(exc), where=did,
+                                    todo="use --replace to re-provision a registered board"
+                                    if "already registered" in str(exc) else
+                                    "check the value named above") from None
+        self._undo[did] = undo
+        self.applied[did] = applied
 
     def rollback(self, record: DeviceRecord) -> None:
-        previous = self._undo.pop(record.device_id, None)
-        if previous is None:
+        """Undo `apply` exactly: a device it added is removed; otherwise the key columns (key,
+        previous key, rotated_at, counter limit: sealed, as stored), site, channels and
+        calibration are put back as they were. Refused if the row changed meanwhile."""
+        from gateway.registry import restore_key_state, update_device
+
+        undo = self._undo.pop(record.device_id, None)
+        self.applied.pop(record.device_id, None)
+        if undo is None:
+            return
+        if undo.device is None:
             self.link.apply(_with(record, action="remove"))
-        else:
-            self.link.apply(previous)
+            return
+        device = undo.device
+
+        def tx(conn: Any) -> bool:
+            if not restore_key_state(conn, device.device_id, undo.before, only_if=undo.after):
+                return False
+            update_device(conn, device.device_id, site=device.site, channels=device.channels,
+                          calibration=device.calibration, now=device.updated_at)
+            return True
+
+        if not self.link.run(tx):
+            raise RegistrationError(
+                "cannot undo the registration: the device's key changed meanwhile",
+                where=record.device_id,
+                todo="check the device (meterkit gateway devices show "
+                     f"{record.device_id}) before provisioning it again")
 
 
 class BundleRegistrar:
@@ -101,7 +196,9 @@ class BundleRegistrar:
         if self._earlier and not self._earlier.endswith(b"\n"):
             self._earlier += b"\n"
 
-    def check(self, record: DeviceRecord) -> DeviceRecord:
+    def check(self, record: DeviceRecord, *, discard_backlog_key: bool = False) -> DeviceRecord:
+        # Offline: the gateway's state is not known here; the import applies the record and
+        # reports a previous key it had to discard.
         if record.action in ("add", "replace") and not record.site:
             raise RegistrationError("a site is needed for the gateway", where=record.device_id,
                                     todo="pass --site (the gateway's [sites.<name>])")

@@ -19,8 +19,12 @@ triggers an early re-read). Keys are never logged or put in a repr.
 Previous keys (docs/decisions/016-key-rotation-grace.md) are read together with the current
 key, so both always come from the same registry state. The cache only holds them; the ingest
 connection decides whether one may still open a frame: within `previous_key_grace_s` of the key
-change, and below the lowest counter seen under the current key, which
+change, and below the counter limit: the board's reserved counter limit when provisioning read
+it at the change (if known), lowered to the lowest counter seen under the current key, which
 :meth:`note_new_key_counter` records here and in the registry (so it survives a restart).
+A previous key dropped from the registry (`forget_previous_key`) is dropped here on the next
+re-read: an old-key frame forces one (at most once per `miss_ttl_s` per board), otherwise
+after `hit_ttl_s`.
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ _MAX_MISSES = 10_000
 
 # How long after a key change frames sealed with the previous key are still accepted: the
 # longest a board's flash queue may plausibly hold frames sealed before its key changed
-# (weeks without a link). Not a config option yet (docs/decisions/016-key-rotation-grace.md).
+# (weeks without a link). The default of `[ingest] previous_key_days` (gateway/service.py
+# passes it as `previous_key_grace_s`; docs/decisions/016-key-rotation-grace.md).
 PREVIOUS_KEY_GRACE_S = 30 * 86400
 
 log = logging.getLogger("gateway.ingest")

@@ -147,3 +147,61 @@ def test_import_refuses_a_world_readable_bundle_key(
     assert args.handler(args) == 1
     assert "readable by other users" in capsys.readouterr().err
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o644  # reported, not silently changed
+
+
+def test_import_applies_a_rotation_the_board_already_uses_even_if_unconfirmed(
+        gateway: Gateway, keys: dict[str, bytes], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Offline, the installer rotated the board twice before anyone imported: the board now
+    # seals with the newest key. Refusing that key at import would leave the gateway unable to
+    # open anything the board sends; the import applies it and says what it gave up.
+    from gateway.registry import get_device, get_device_key
+
+    write_secret_file(gateway.workdir / "bundle.key", keys["gw_priv"].hex().encode())
+    (gateway.workdir / "installers.pub").write_text(f"{keys['in_pub'].hex()} mario\n")
+    path = tmp_path / "site.mkb"
+    k1, k2 = bytes(range(32, 48)), bytes(range(48, 64))
+    path.write_bytes(create_bundle(_records(), gateway_public=keys["gw_pub"],
+                                   installer_private=keys["in_priv"]))
+    assert _import(gateway, path, capsys)[0] == 0
+    path.write_bytes(create_bundle(
+        [DeviceRecord("0000a1b2", "rotate", 1_800_000_100, key=k1, first_counter=65)],
+        gateway_public=keys["gw_pub"], installer_private=keys["in_priv"]))
+    code, out = _import(gateway, path, capsys)
+    assert code == 0 and out["records"][0]["result"] == "applied"
+    assert "discarded_backlog_key" not in out["records"][0]   # KEY was confirmed (never kept)
+    device = gateway.query(lambda c: get_device(c, "0000a1b2"))
+    assert device.previous_kept and device.first_counter_since_rotation == 65
+    assert device.rotation_confirmed is False               # no frame under k1 yet
+
+    path.write_bytes(create_bundle(
+        [DeviceRecord("0000a1b2", "rotate", 1_800_000_200, key=k2, first_counter=129)],
+        gateway_public=keys["gw_pub"], installer_private=keys["in_priv"]))
+    code, out = _import(gateway, path, capsys)
+    (row,) = out["records"]
+    assert code == 0 and row["result"] == "applied", row
+    assert row["discarded_backlog_key"] is True and "discarded" in row["note"]
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000a1b2")) == k2
+    device = gateway.query(lambda c: get_device(c, "0000a1b2"))
+    assert device.first_counter_since_rotation == 129 and device.channels == CHANNELS
+
+    path.write_bytes(create_bundle([DeviceRecord("0000a1b2", "remove", 1_800_000_300)],
+                                   gateway_public=keys["gw_pub"],
+                                   installer_private=keys["in_priv"]))
+    code, out = _import(gateway, path, capsys)
+    assert code == 0 and out["records"][0]["result"] == "applied", out
+    assert gateway.query(lambda c: get_device(c, "0000a1b2")) is None
+
+
+def test_records_carry_the_counter_limit_and_old_bundles_still_open(
+        keys: dict[str, bytes]) -> None:
+    rec = DeviceRecord("0000a1b2", "rotate", 1_800_000_100, key=KEY, first_counter=4096)
+    bundle = open_bundle(create_bundle([rec], gateway_public=keys["gw_pub"],
+                                       installer_private=keys["in_priv"]),
+                         gateway_private=keys["gw_priv"], trusted_installers=[keys["in_pub"]])
+    assert bundle.records == [rec]
+    old = rec.as_dict()
+    del old["first_counter"]                 # a record written by an older tool
+    assert DeviceRecord.from_dict(old).first_counter is None
+    with pytest.raises(ValueError, match="first_counter"):
+        DeviceRecord.from_dict({**old, "first_counter": -1})

@@ -95,12 +95,38 @@ def test_a_second_rotation_waits_for_the_board_to_confirm_the_first(
 
     gateway.start()      # the board connects with its current key: the rotation is confirmed
     board.power_cycle()  # (now, not after its reconnect backoff)
-    _wait(lambda: gateway.query(
-        lambda c: get_device(c, "0000c004")).first_counter_since_rotation is not None)
+    _wait(lambda: gateway.query(lambda c: get_device(c, "0000c004")).rotation_confirmed)
     code, _out, err = cli("provision", "rotate", "--port", board.port, "--gateway-config",
                           str(gateway.config), "--json")
     assert code == 0, err
     assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c004")) != key
+
+
+def test_replace_waits_for_an_unconfirmed_rotation_unless_the_backlog_is_given_up(
+        board: VirtualBoard, gateway: Gateway, cli) -> None:
+    # `provision device --replace` drops the previous key like a second rotation does.
+    from gateway.registry import get_device, get_device_key
+
+    args = device_args(board, gateway, "--id", "0000c007", "--site", "genova", "--channel",
+                       "0:ct:SCT-013-010", "--no-reboot")
+    assert cli(*args, "--json")[0] == 0
+    code, _out, err = cli("provision", "rotate", "--port", board.port, "--gateway-config",
+                          str(gateway.config), "--json")     # gateway not running: no frame
+    assert code == 0, err
+    key = gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c007"))
+    code, _out, err = cli(*args, "--replace", "--config-only", "--lang", "it")
+    assert code == 1
+    assert "La sostituzione precedente della chiave non è ancora confermata" in err
+    assert "--discard-backlog-key" in err
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c007")) == key
+    assert json.loads((board.root / "config.json").read_text())["key"] == key.hex()
+
+    code, _out, err = cli(*args, "--replace", "--config-only", "--discard-backlog-key", "--json")
+    assert code == 0, err
+    new_key = gateway.query(lambda c: get_device_key(c, gateway.box(), "0000c007"))
+    assert new_key != key and json.loads((board.root / "config.json").read_text())["key"] == \
+        new_key.hex()
+    assert gateway.query(lambda c: get_device(c, "0000c007")).previous_kept
 
 
 def _wait(cond, timeout_s: float = 30.0) -> None:

@@ -60,9 +60,11 @@ def gateway_config(tmp: Path) -> Path:
     return path
 
 
-async def rotate_like_provisioning(tmp: Path, device_id: int, key: bytes) -> None:
+async def rotate_like_provisioning(tmp: Path, device_id: int, key: bytes, *,
+                                   first_counter: int | None = None) -> None:
     """What `meterkit provision rotate` does to the registry: a "rotate" record through the
-    Direct registrar, in its own process-like database connection (another thread)."""
+    Direct registrar, in its own process-like database connection (another thread).
+    `first_counter`: the counter limit provisioning read from the board (None: unknown)."""
     from provisioning.gateway_link import DirectRegistrar
     from provisioning.record import DeviceRecord
     from provisioning.registrars import Direct
@@ -70,7 +72,8 @@ async def rotate_like_provisioning(tmp: Path, device_id: int, key: bytes) -> Non
     def apply() -> None:
         direct = Direct(DirectRegistrar(gateway_config(tmp)))
         record = direct.check(DeviceRecord(f"{device_id:08x}", "rotate", int(time.time()),
-                                           key=key, firmware="1.2.3"))
+                                           key=key, firmware="1.2.3",
+                                           first_counter=first_counter))
         direct.apply(record)
 
     await asyncio.to_thread(apply)
@@ -219,6 +222,56 @@ async def test_old_key_refused_at_or_above_the_first_new_key_counter(tmp_path: P
         assert prev is not None and prev.first_new_counter == 9
     finally:
         await again.stop()
+
+
+async def test_the_boards_counter_limit_closes_the_old_key_from_the_rotation_on(
+        one: Stack, tmp_path: Path) -> None:
+    """Provisioning read the board's reserved counter limit (64) before writing its new key:
+    every frame it sealed with the old key is below it, and it continues at or above it. So a
+    leaked old key cannot pre-store frames at the counters the board is about to use, even
+    before the board's first new-key frame arrives."""
+    await send_before_rotation(one, range(1, 3))
+    await rotate_like_provisioning(tmp_path, DID, B, first_counter=64)
+    let_time_pass(one, REBOOT_S)
+    device = await one.db.read(get_device, DID)
+    assert device.first_counter_since_rotation == 64 and device.rotation_confirmed is False
+    async with Board(DID, B, one.port) as b:
+        await b.send(sealed(A, readings(DID, 64)))       # forged: the board's next counters
+        await b.send(sealed(A, readings(DID, 70)))
+        await b.send(sealed(A, readings(DID, 3)))        # genuine backlog: below the limit
+        await b.send(sealed(A, readings(DID, 63)))
+        await b.wait_acked(63)
+    async with Board(DID, B, one.port) as b:
+        await b.send(hello(DID, 64))                      # the board after its reset
+        await b.send(readings(DID, 70))
+        await b.wait_acked(70)
+    assert [c for c, _ in await stored(one)] == [1, 2, 3, 63, 64, 70]
+    assert one.server.stats.dropped["old_key_counter"] == 2
+    assert one.server.stats.frames_old_key == 2
+    device = await one.db.read(get_device, DID)
+    assert device.first_counter_since_rotation == 64 and device.rotation_confirmed is True
+
+
+async def test_a_forgotten_previous_key_opens_nothing_after_the_next_reread(
+        one: Stack) -> None:
+    """forget_previous_key changes the registry; the running gateway drops its cached copy on
+    its next re-read, which an old-key frame forces at most once per miss_ttl_s (5 s)."""
+    await send_before_rotation(one, range(1, 2))
+    await rotate(one, B)
+    let_time_pass(one, REBOOT_S)
+    async with Board(DID, B, one.port) as b:
+        await b.send(sealed(A, readings(DID, 2)))    # re-reads the registry: rotation seen
+        await b.wait_acked(2)
+        await one.db.write(forget_previous_key, DID)
+        await b.send(sealed(A, readings(DID, 3)))    # within miss_ttl_s of that re-read
+        await b.wait_acked(3)
+        let_time_pass(one, one.keys.miss_ttl_s)
+        await b.send(sealed(A, readings(DID, 4)))    # re-read: the key is gone
+        await b.send(readings(DID, 5))
+        await b.wait_acked(5)
+    assert [c for c, _ in await stored(one)] == [1, 2, 3, 5]
+    assert one.server.stats.dropped["bad_tag"] == 1
+    assert one.keys.previous(DID) is None
 
 
 async def test_old_key_refused_after_the_grace_period(one: Stack) -> None:
