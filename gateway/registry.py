@@ -69,6 +69,7 @@ __all__ = [
     "get_key_state",
     "get_previous_key",
     "list_devices",
+    "max_stored_counter",
     "next_downlink_counter",
     "note_new_key_counter",
     "remove_device",
@@ -457,6 +458,20 @@ def forget_previous_key(conn: sqlite3.Connection, device_id: int | str) -> bool:
     cur = conn.execute("UPDATE devices SET prev_key_enc = NULL WHERE device_id = ? AND "
                        "prev_key_enc IS NOT NULL", (format_device_id(device_id),))
     return cur.rowcount > 0
+
+
+def max_stored_counter(conn: sqlite3.Connection, device_id: int | str) -> int | None:
+    """The highest uplink frame counter stored for the device id, or None if it has none.
+
+    The frames table keeps one frame per (device, counter), whatever the key: a board that
+    starts again below this (its flash state erased, a new board under the same id) has its
+    frames dropped as replays until its counter passes it. Provisioning moves the board's
+    counter above it (provisioning/flow.py). Retention deletes a frame row only long after it
+    arrived, so the newest counters are the ones kept.
+    """
+    row = conn.execute("SELECT max(counter) FROM frames WHERE device_id = ?",
+                       (format_device_id(device_id),)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def get_key_state(conn: sqlite3.Connection, device_id: int | str) -> KeyState | None:

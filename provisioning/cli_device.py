@@ -132,17 +132,36 @@ def cmd_device(args: argparse.Namespace) -> int:
         out = _run_with_progress(args, lambda cb: provision(
             plan, board, registrar, image, expect_fw=version, modules=modules, progress=cb,
             reboot=not args.no_reboot))
+    _counter_notes(args, out)
     extra = _after(args, registrar, out, site, channels)
     if args.json:
         write_stdout_json({"ok": True, "device_id": out.device_id, "site": site,
                            "config_hash": out.config_hash, "firmware": out.firmware,
                            "files": out.files, "channels": [c.board() for c in channels],
-                           "selftest": out.selftest.checks if out.selftest else {}, **extra})
+                           "selftest": out.selftest.checks if out.selftest else {},
+                           "counter_limit": out.counter_limit,
+                           "stored_counter": out.stored_counter,
+                           "counter_raised_to": out.counter_raised_to,
+                           **({"warning": t("counter_unknown_stored", "en",
+                                            id=out.device_id, max=out.stored_counter)}
+                              if out.counter_unknown else {}),
+                           **extra})
     else:
         if out.selftest:
             _selftest_table(args, out.selftest.checks)
         say(args, "done", id=out.device_id, fw=out.firmware, hash=out.config_hash)
     return 0
+
+
+def _counter_notes(args: argparse.Namespace, out: Flashed) -> None:
+    """Say that the board's frame counter was moved past the frames the gateway holds for the
+    id, or warn that it could not be checked (see provisioning/flow.py `provision`)."""
+    if out.counter_raised_to is not None:
+        say(args, "counter_raised", id=out.device_id, max=out.stored_counter,
+            limit=out.counter_raised_to)
+    if out.counter_unknown and not args.json:
+        console(stderr=True).print(f"[yellow]{t('warning', args.lang)}[/] " + t(
+            "counter_unknown_stored", args.lang, id=out.device_id, max=out.stored_counter))
 
 
 def _check_gateway(args: argparse.Namespace) -> None:

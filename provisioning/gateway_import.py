@@ -15,6 +15,14 @@ not confirmed yet: the board already uses the bundle's key, and refusing it woul
 gateway unable to open anything the board sends. The interactive refusal of
 `meterkit provision rotate` does not apply here; instead the result says when the previous
 key kept for the board's backlog had to be discarded (`discarded_backlog_key`).
+
+An add or replace of an id the gateway already holds frames of is refused when the record's
+counter limit (`first_counter`, read from the board by the installer's tool) is not above the
+highest stored counter: the gateway stores one frame per (id, counter), so every frame of that
+board would be dropped as a replay (its flash was erased, or it is another board). Offline the
+tool cannot know the stored counters; the installer provisions the board under a new id, or
+again on the gateway host, where the tool moves the board's counter past them. Without a
+counter limit in the record the import applies it and warns (`counter_note`).
 """
 
 from __future__ import annotations
@@ -26,12 +34,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DISCARDED_NOTE", "apply_bundle", "cmd_import", "register_import"]
+__all__ = ["COUNTER_NOTE", "DISCARDED_NOTE", "apply_bundle", "cmd_import", "register_import"]
 
 
 DISCARDED_NOTE = ("the previous key, kept for frames the board sealed before its last key "
                   "change, was discarded: that change was not confirmed yet, so frames still "
                   "queued with it can no longer be stored")
+
+
+COUNTER_NOTE = ("the gateway already holds frames of this id up to counter {max} and the "
+                "record does not say where the board's frame counter stands: if the board "
+                "restarted its counter (flash erased, another board), its frames are dropped as "
+                "replays; then provision it under a new device id, or again on the gateway host")
 
 
 def register_import(devices_subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -66,7 +80,7 @@ def _default_config() -> str:
 
 def apply_bundle(link: Any, bundle: Any, *, dry_run: bool = False) -> list[dict[str, Any]]:
     """Apply each record through `link` (a DirectRegistrar); one result dict per record."""
-    from provisioning.errors import ProvisioningError
+    from provisioning.errors import ProvisioningError, RegistrationError
     from provisioning.registrars import Direct
 
     direct = Direct(link)
@@ -81,16 +95,43 @@ def apply_bundle(link: Any, bundle: Any, *, dry_run: bool = False) -> list[dict[
             if current is not None and rec.issued_at <= applied:
                 row.update(result="skipped", reason="not newer than the registry (replayed or "
                            "old bundle)")
-            elif dry_run:
+                results.append(row)
+                continue
+            notes = []
+            stored = (direct.stored_counter_max(rec.device_id)
+                      if rec.action in ("add", "replace") else None)
+            if stored is not None:
+                row.update(stored_counter=stored, first_counter=rec.first_counter)
+                if rec.first_counter is None:
+                    row.update(counter_unknown=True)
+                    notes.append(COUNTER_NOTE.format(max=stored))
+                elif rec.first_counter <= stored:
+                    raise RegistrationError(
+                        f"the board's frame counter continues at {rec.first_counter}, but the "
+                        f"gateway already holds frames of {rec.device_id} up to counter "
+                        f"{stored}", where=rec.device_id,
+                        why="the gateway stores one frame per counter: every frame of this "
+                            "board would be dropped as a replay (its flash was erased, or it "
+                            "is another board)",
+                        todo="provision the board under a new device id (meterkit provision "
+                             f"device --replace --id NEW) and decommission {rec.device_id}; "
+                             "or provision it again on the gateway host (meterkit provision "
+                             "device --replace --gateway-config ...), which moves its counter "
+                             "past the stored frames")
+            if dry_run:
                 row.update(result="would apply")
             else:
                 direct.apply(direct.validate(rec))
                 row.update(result="applied")
                 done = direct.applied.get(rec.device_id)
                 if done is not None and done.discarded_backlog_key:
-                    row.update(discarded_backlog_key=True, note=DISCARDED_NOTE)
+                    row.update(discarded_backlog_key=True)
+                    notes.append(DISCARDED_NOTE)
+            if notes:
+                row.update(note="; ".join(notes))
         except ProvisioningError as exc:
-            row.update(result="failed", reason=str(exc), todo=exc.todo)
+            row.update(result="failed", reason=str(exc) + (f": {exc.why}" if exc.why else ""),
+                       todo=exc.todo)
         results.append(row)
     return results
 
@@ -130,5 +171,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         for r in results:
             print(f"  {r['device_id']} {r['action']}: {r['result']}"
                   + (f" ({r['reason']})" if r.get("reason") else "")
+                  + (f"; to do: {r['todo']}" if r.get("todo") else "")
                   + (f"; warning: {r['note']}" if r.get("note") else ""))
     return 1 if failed else 0

@@ -34,6 +34,21 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Non è stato possibile leggere il contatore dei messaggi della scheda: fino al primo "
         "messaggio con la nuova chiave il gateway accetta messaggi con la vecchia chiave a "
         "qualsiasi contatore"),
+    "counter_raised": (
+        "The gateway already holds messages of {id} up to counter {max}: the board's frame "
+        "counter was set to continue at {limit}",
+        "Il gateway ha già messaggi di {id} fino al contatore {max}: il contatore dei "
+        "messaggi della scheda è stato impostato per proseguire da {limit}"),
+    "counter_unknown_stored": (
+        "The gateway already holds messages of {id} up to counter {max}, and this board's "
+        "frame counter cannot be read or set on this platform: if its flash was erased or it "
+        "is another board, the gateway will refuse its messages as replays. Then provision it "
+        "under a new device id and decommission {id}",
+        "Il gateway ha già messaggi di {id} fino al contatore {max} e su questa piattaforma "
+        "il contatore dei messaggi della scheda non si può leggere né impostare: se la sua "
+        "memoria è stata cancellata o è un'altra scheda, il gateway rifiuterà i suoi messaggi "
+        "come ripetuti. In tal caso configurarla con un nuovo identificativo e dismettere "
+        "{id}"),
     "decommissioned": ("Device {id} removed from the gateway{board}",
                        "Dispositivo {id} rimosso dal gateway{board}"),
     "board_wiped": (" and its config erased from the board",

@@ -40,6 +40,7 @@ class Registrar(Protocol):
               discard_backlog_key: bool = False) -> DeviceRecord: ...
     def apply(self, record: DeviceRecord) -> None: ...
     def rollback(self, record: DeviceRecord) -> None: ...
+    def stored_counter_max(self, device_id: str) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,13 @@ class Direct:
                          f"board's queued data may be lost (e.g. the board was replaced), "
                          f"retry with {DISCARD_FLAG}")
         return record
+
+    def stored_counter_max(self, device_id: str) -> int | None:
+        """The highest frame counter the gateway holds for `device_id` (None: no frame): a
+        board provisioned under this id must continue above it, or its frames are replays."""
+        from gateway.registry import max_stored_counter
+
+        return self.link.run(max_stored_counter, device_id, write=False)
 
     def apply(self, record: DeviceRecord) -> None:
         """Add, replace, rotate or remove in one transaction that also captures the row's key
@@ -203,6 +211,12 @@ class BundleRegistrar:
             raise RegistrationError("a site is needed for the gateway", where=record.device_id,
                                     todo="pass --site (the gateway's [sites.<name>])")
         return record
+
+    def stored_counter_max(self, device_id: str) -> int | None:
+        # Offline: the gateway's frames are not known here. The record carries the board's
+        # counter limit (first_counter); the import refuses it if the gateway holds frames of
+        # the id at or above it (provisioning/gateway_import.py).
+        return None
 
     def _write(self) -> None:
         from provisioning.bundle import create_bundle

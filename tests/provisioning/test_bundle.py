@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -205,3 +206,50 @@ def test_records_carry_the_counter_limit_and_old_bundles_still_open(
     assert DeviceRecord.from_dict(old).first_counter is None
     with pytest.raises(ValueError, match="first_counter"):
         DeviceRecord.from_dict({**old, "first_counter": -1})
+
+
+def test_import_refuses_a_board_whose_counter_is_below_the_stored_frames(
+        gateway: Gateway, keys: dict[str, bytes], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Offline the installer re-provisioned an erased board (its counter restarts at 1) under an
+    # id the gateway holds frames of: every frame of it would be dropped as a replay.
+    from gateway.registry import get_device_key
+
+    write_secret_file(gateway.workdir / "bundle.key", keys["gw_priv"].hex().encode())
+    (gateway.workdir / "installers.pub").write_text(f"{keys['in_pub'].hex()} mario\n")
+    path = tmp_path / "site.mkb"
+    path.write_bytes(create_bundle(_records(), gateway_public=keys["gw_pub"],
+                                   installer_private=keys["in_priv"]))
+    assert _import(gateway, path, capsys)[0] == 0
+    with sqlite3.connect(gateway.db) as conn:
+        conn.executemany("INSERT INTO frames (device_id, counter, type, raw, received_at) "
+                         "VALUES ('0000a1b2', ?, 'readings', x'00', 1)",
+                         [(n,) for n in range(1, 71)])
+
+    def replace(issued_at: int, first: int | None, key: bytes) -> tuple[int, dict]:
+        path.write_bytes(create_bundle(
+            [DeviceRecord("0000a1b2", "replace", issued_at, site="lodi", key=key,
+                          channels=CHANNELS, first_counter=first)],
+            gateway_public=keys["gw_pub"], installer_private=keys["in_priv"]))
+        return _import(gateway, path, capsys)
+
+    k1, k2, k3 = bytes(range(1, 17)), bytes(range(2, 18)), bytes(range(3, 19))
+    for first in (1, 70):
+        code, out = replace(1_800_000_100, first, k1)
+        (row,) = out["records"]
+        assert code == 1 and row["result"] == "failed", row
+        assert "up to counter 70" in row["reason"] and "replay" in row["reason"]
+        assert "new device id" in row["todo"] and "gateway host" in row["todo"]
+        assert row["stored_counter"] == 70 and row["first_counter"] == first
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000a1b2")) == KEY
+
+    code, out = replace(1_800_000_100, None, k2)      # a record that does not say: warned
+    (row,) = out["records"]
+    assert code == 0 and row["result"] == "applied" and row["counter_unknown"] is True
+    assert "up to counter 70" in row["note"] and "new device id" in row["note"]
+
+    code, out = replace(1_800_000_200, 71, k3)        # the board continues above them
+    (row,) = out["records"]
+    assert code == 0 and row["result"] == "applied" and "counter_unknown" not in row
+    assert "counter" not in row.get("note", "")     # (k2 unconfirmed: its discard is noted)
+    assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000a1b2")) == k3
