@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from provisioning import flow
-from provisioning.flow import Flashed, Plan, counter_file, provision
+from provisioning.board_counter import counter_file
+from provisioning.flow import Flashed, Plan, provision
 from provisioning.gateway_link import DirectRegistrar
 from provisioning.record import DeviceRecord
 from provisioning.registrars import BundleRegistrar, Direct

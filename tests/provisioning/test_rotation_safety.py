@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from provisioning.board import BoardInfo
+from provisioning.board_counter import read_counter_limit
 from provisioning.errors import VerificationMismatch
-from provisioning.flow import read_counter_limit, rotate
+from provisioning.flow import rotate
 from provisioning.gateway_link import DirectRegistrar
 from provisioning.record import DeviceRecord
 from provisioning.registrars import Direct, UnconfirmedRotation
