@@ -1,4 +1,4 @@
-# ruff: noqa: UP031  (MicroPython: %-formatting is its idiom)
+
 """MicroPython side of the full-flash command test: firmware.commands.execute on a littlefs in
 RAM filled to the last byte (state saves fail), then with room again. Prints "RESULT {json}"."""
 
@@ -6,38 +6,12 @@ import json
 import os
 
 import vfs
+from mp_fullfs import BS, fill_all
 
 from firmware import commands
 from firmware.blockdev import BlockDev
 from firmware.fqueue import FlashQueue
 from firmware.state import State
-
-BS = 512
-
-
-def fill_all():
-    """Fill the flash to the last byte (as tests/firmware/mp_flash_full.py does)."""
-    names = ["/f/fill"]
-    chunk = bytes(BS)
-    with open("/f/fill", "wb") as f:
-        try:
-            while True:
-                f.write(chunk)
-                f.flush()
-        except OSError as e:
-            assert e.errno == 28, e
-    i = 0
-    for d in ("/f", "/f/q"):
-        for size in (48, 4, 0):
-            try:
-                while True:
-                    with open("%s/x%d" % (d, i), "wb") as f:
-                        f.write(bytes(size))
-                    names.append("%s/x%d" % (d, i))
-                    i += 1
-            except OSError as e:
-                assert e.errno in (28, 36), e
-    return names
 
 
 class Dev:

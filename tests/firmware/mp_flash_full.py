@@ -7,13 +7,13 @@ import json
 import os
 
 import vfs
+from mp_fullfs import BS, fill, fill_all, unfill
 
 from firmware.blockdev import BlockDev
 from firmware.counter import FrameCounter
 from firmware.fqueue import FlashQueue
 from firmware.state import State
 
-BS = 512
 COUNT = 64
 SEG = 1200
 BIG = 4096 * 1024  # queue.max_kb at its maximum: far more than the 32 KB device
@@ -35,45 +35,6 @@ def fresh():
     bd = BlockDev(BS, COUNT)
     vfs.VfsLfs2.mkfs(bd)
     vfs.mount(vfs.VfsLfs2(bd), "/f")
-
-
-def fill(path, limit=1 << 30):
-    """Write a file until the flash is full (or `limit` bytes); return its size."""
-    chunk = bytes(BS)
-    n = 0
-    with open(path, "wb") as f:
-        try:
-            while n < limit:
-                f.write(chunk)
-                f.flush()  # committed chunk by chunk: a failed write loses only itself
-                n += BS
-        except OSError as e:
-            assert e.errno == 28, e
-    return n
-
-
-def fill_all():
-    """Fill the flash to the last byte: a big file, then small files in the root and the
-    queue directory (littlefs keeps small files inline in each directory's metadata)."""
-    names = ["/f/fill"]
-    fill("/f/fill")
-    i = 0
-    for d in ("/f", "/f/q"):
-        for size in (48, 4, 0):  # smaller and smaller, until not even a name fits
-            try:
-                while True:
-                    with open("%s/x%d" % (d, i), "wb") as f:
-                        f.write(bytes(size))
-                    names.append("%s/x%d" % (d, i))
-                    i += 1
-            except OSError as e:
-                assert e.errno in (28, 36), e  # 36: littlefs, no room for a new entry
-    return names
-
-
-def unfill(names):
-    for n in names:
-        os.remove(n)
 
 
 def contents(q):

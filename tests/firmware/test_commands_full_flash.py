@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.micropython import run_micropython
+from tests.support.micropython import REPO, run_micropython
 
 HERE = Path(__file__).parent
 
 
 def test_command_on_a_full_flash_is_answered_failed_and_undone() -> None:
-    proc = run_micropython(HERE / "mp_commands_full.py", timeout=60)
+    proc = run_micropython(HERE / "mp_commands_full.py", timeout=60, path=[REPO, HERE])
     out = proc.stdout.decode()
     assert proc.returncode == 0, out[-2000:] + proc.stderr.decode()
     r = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])

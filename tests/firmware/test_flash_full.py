@@ -8,14 +8,14 @@ from pathlib import Path
 
 from tests.firmware.board import T0, readings, run_board, write_config
 from tests.firmware.gateway_stub import GatewayStub
-from tests.support.micropython import run_micropython
+from tests.support.micropython import REPO, run_micropython
 
 HERE = Path(__file__).parent
 DAY = 86400
 
 
 def test_queue_counter_and_state_survive_enospc_on_littlefs() -> None:
-    proc = run_micropython(HERE / "mp_flash_full.py", timeout=120)
+    proc = run_micropython(HERE / "mp_flash_full.py", timeout=120, path=[REPO, HERE])
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     line = [ln for ln in proc.stdout.decode().splitlines() if ln.startswith("RESULT ")][-1]
     r = json.loads(line[7:])
