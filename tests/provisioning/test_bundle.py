@@ -104,16 +104,22 @@ def _import(gateway: Gateway, bundle: Path, capsys: pytest.CaptureFixture[str]) 
     return code, json.loads(capsys.readouterr().out or "{}")
 
 
-def test_import_applies_once_refuses_replays_and_rotates(
-        gateway: Gateway, keys: dict[str, bytes], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    from gateway.registry import get_device, get_device_key
-
+def _trusted_bundle(gateway: Gateway, keys: dict[str, bytes], tmp_path: Path) -> Path:
+    """The gateway trusts installer mario; site.mkb holds `_records()` from him."""
     write_secret_file(gateway.workdir / "bundle.key", keys["gw_priv"].hex().encode())
     (gateway.workdir / "installers.pub").write_text(f"{keys['in_pub'].hex()} mario\n")
     path = tmp_path / "site.mkb"
     path.write_bytes(create_bundle(_records(), gateway_public=keys["gw_pub"],
                                    installer_private=keys["in_priv"]))
+    return path
+
+
+def test_import_applies_once_refuses_replays_and_rotates(
+        gateway: Gateway, keys: dict[str, bytes], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.registry import get_device, get_device_key
+
+    path = _trusted_bundle(gateway, keys, tmp_path)
     code, out = _import(gateway, path, capsys)
     assert code == 0 and [r["result"] for r in out["records"]] == ["applied"]
     assert gateway.query(lambda c: get_device_key(c, gateway.box(), "0000a1b2")) == KEY
@@ -158,12 +164,8 @@ def test_import_applies_a_rotation_the_board_already_uses_even_if_unconfirmed(
     # open anything the board sends; the import applies it and says what it gave up.
     from gateway.registry import get_device, get_device_key
 
-    write_secret_file(gateway.workdir / "bundle.key", keys["gw_priv"].hex().encode())
-    (gateway.workdir / "installers.pub").write_text(f"{keys['in_pub'].hex()} mario\n")
-    path = tmp_path / "site.mkb"
+    path = _trusted_bundle(gateway, keys, tmp_path)
     k1, k2 = bytes(range(32, 48)), bytes(range(48, 64))
-    path.write_bytes(create_bundle(_records(), gateway_public=keys["gw_pub"],
-                                   installer_private=keys["in_priv"]))
     assert _import(gateway, path, capsys)[0] == 0
     path.write_bytes(create_bundle(
         [DeviceRecord("0000a1b2", "rotate", 1_800_000_100, key=k1, first_counter=65)],
@@ -215,11 +217,7 @@ def test_import_refuses_a_board_whose_counter_is_below_the_stored_frames(
     # id the gateway holds frames of: every frame of it would be dropped as a replay.
     from gateway.registry import get_device_key
 
-    write_secret_file(gateway.workdir / "bundle.key", keys["gw_priv"].hex().encode())
-    (gateway.workdir / "installers.pub").write_text(f"{keys['in_pub'].hex()} mario\n")
-    path = tmp_path / "site.mkb"
-    path.write_bytes(create_bundle(_records(), gateway_public=keys["gw_pub"],
-                                   installer_private=keys["in_priv"]))
+    path = _trusted_bundle(gateway, keys, tmp_path)
     assert _import(gateway, path, capsys)[0] == 0
     with sqlite3.connect(gateway.db) as conn:
         conn.executemany("INSERT INTO frames (device_id, counter, type, raw, received_at) "
