@@ -128,29 +128,27 @@ class CCM:
         x[14] = length >> 8
         x[15] = length & 0xFF
         block(x, x)
-        pos = 0
         if n:
             # l(a) as 2 bytes, then a, zero-padded to a block boundary (padding xors nothing).
             x[0] ^= n >> 8
             x[1] ^= n & 0xFF
-            pos = 2
-            for i in range(n):
-                x[pos] ^= aad[i]
-                pos += 1
-                if pos == _BLOCK:
-                    block(x, x)
-                    pos = 0
-            if pos:
+            if self._absorb(aad, 0, n, 2):
                 block(x, x)
-                pos = 0
-        for i in range(start, start + length):
-            x[pos] ^= buf[i]
+        if self._absorb(buf, start, start + length, 0):
+            block(x, x)
+
+    def _absorb(self, data, start, end, pos):
+        """XOR data[start:end] into the CBC-MAC state from byte `pos`, enciphering each full
+        block; returns the fill of the last, partial block (0: none)."""
+        x = self._x
+        block = self._block
+        for i in range(start, end):
+            x[pos] ^= data[i]
             pos += 1
             if pos == _BLOCK:
                 block(x, x)
                 pos = 0
-        if pos:
-            block(x, x)
+        return pos
 
     def _ctr(self, nonce, buf, start, length):
         s = self._s
