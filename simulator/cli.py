@@ -73,11 +73,9 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from simulator.errors import ScenarioError, SimulatorError
     from simulator.progress import progress_bar
-    from simulator.report import print_json, print_report
+    from simulator.report import show_and_exit_code
     from simulator.runner import RunOptions, run_scenario
     from simulator.scenario import load_scenario
 
@@ -95,10 +93,4 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SimulatorError as exc:
         print(f"meterkit sim: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print_json(result)
-    else:
-        print_report(result, Console(), args.lang)
-    if result.degraded:
-        return 3
-    return 0 if result.comparison and result.comparison.ok else 1
+    return show_and_exit_code(result, as_json=args.json, lang=args.lang)

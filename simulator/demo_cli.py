@@ -35,12 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from simulator.demo import DemoOptions, run_demo
     from simulator.errors import SimulatorError
     from simulator.progress import progress_bar
-    from simulator.report import print_json, print_report
+    from simulator.report import show_and_exit_code
 
     if args.devices < 1 or args.days <= 0 or (args.speed is not None and args.speed <= 0):
         print("meterkit demo: --devices must be >= 1, --days and --speed > 0", file=sys.stderr)
@@ -54,10 +52,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except SimulatorError as exc:
         print(f"meterkit demo: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print_json(result)
-    else:
-        print_report(result, Console(), args.lang)
-    if result.degraded:
-        return 3
-    return 0 if result.comparison and result.comparison.ok else 1
+    return show_and_exit_code(result, as_json=args.json, lang=args.lang)

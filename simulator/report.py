@@ -22,6 +22,18 @@ def print_json(result: RunResult, extra: dict[str, Any] | None = None) -> None:
     print(json.dumps(doc, ensure_ascii=False, default=str))
 
 
+def show_and_exit_code(result: RunResult, *, as_json: bool, lang: str) -> int:
+    """Print the run (JSON or report); the exit code: 0 ok, 1 a reading lost, invented or
+    altered, 3 the run degraded (a component missing or failing)."""
+    if as_json:
+        print_json(result)
+    else:
+        print_report(result, Console(), lang)
+    if result.degraded:
+        return 3
+    return 0 if result.comparison and result.comparison.ok else 1
+
+
 def _num(x: Any) -> str:
     if x is None:
         return "—"
