@@ -13,12 +13,8 @@ from tests.support.mosquitto import Mosquitto
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "broker")
-    broker.start()
-    try:
+    with Mosquitto(tmp_path / "broker") as broker:
         yield broker
-    finally:
-        broker.kill()
 
 
 @pytest.fixture(scope="session")

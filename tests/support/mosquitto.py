@@ -80,6 +80,13 @@ class Mosquitto:
             self.kill()
             raise RuntimeError(f"mosquitto did not start: {err}") from None
 
+    def __enter__(self) -> Mosquitto:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.kill()
+
     def kill(self) -> None:
         """SIGKILL: the broker dies without saving, like a power cut."""
         if self.proc and self.proc.poll() is None:

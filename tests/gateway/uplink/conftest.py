@@ -17,20 +17,13 @@ from tests.support.mosquitto import Mosquitto
 DURABLE = "autosave_on_changes true\n"
 
 
-def _run(workdir: Path, extra: str) -> Iterator[Mosquitto]:
-    broker = Mosquitto(workdir, extra_config=extra)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.kill()
-
-
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from _run(tmp_path / "broker", "")
+    with Mosquitto(tmp_path / "broker") as broker:
+        yield broker
 
 
 @pytest.fixture
 def durable_mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from _run(tmp_path / "broker", DURABLE)
+    with Mosquitto(tmp_path / "broker", extra_config=DURABLE) as broker:
+        yield broker

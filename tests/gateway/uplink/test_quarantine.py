@@ -28,18 +28,10 @@ from tests.support.mosquitto import Mosquitto
 BIG = json.dumps({"schema": "meterkit/plugin_result/1", "blob": "x" * 6000}).encode()
 
 
-def _broker(tmp_path: Path, limit: str) -> Iterator[Mosquitto]:
-    broker = Mosquitto(tmp_path / "broker", extra_config=limit)
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.kill()
-
-
 @pytest.fixture
 def size_limited(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from _broker(tmp_path, "message_size_limit 4000\n")
+    with Mosquitto(tmp_path / "broker", extra_config="message_size_limit 4000\n") as broker:
+        yield broker
 
 
 @pytest.fixture
@@ -48,12 +40,14 @@ def acl_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     acl.write_text(f"topic readwrite {PREFIX}/{SITE}/+/+/+\n"
                    f"topic readwrite {PREFIX}/{SITE}/gateway/status\n"
                    f"topic read {PREFIX}/#\n")
-    yield from _broker(tmp_path, f"acl_file {acl}\n")
+    with Mosquitto(tmp_path / "broker", extra_config=f"acl_file {acl}\n") as broker:
+        yield broker
 
 
 @pytest.fixture
 def packet_limited(tmp_path: Path) -> Iterator[Mosquitto]:
-    yield from _broker(tmp_path, "max_packet_size 4000\n")
+    with Mosquitto(tmp_path / "broker", extra_config="max_packet_size 4000\n") as broker:
+        yield broker
 
 
 async def _fill_with_big_row(db: Database) -> list:
