@@ -98,6 +98,14 @@ def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+def _fit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--unit", help="unit of every row when the CSV has no unit column")
+    p.add_argument("--min-days", type=int, default=365, help="baseline span (default 365)")
+    p.add_argument("--strict-caltrack", action="store_true",
+                   help="regression: degree days of the daily mean only (CalTRACK 2.0 exactly), "
+                        "without the within-day temperature spread search (ADR 014)")
+
+
 def _reference(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gg-std", type=float, help="reference degree days, e.g. 2592 (Lodi)")
     p.add_argument("--municipality", help="take GG_std from DPR 412/93, e.g. Lodi")
@@ -123,11 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("input", type=Path, help="usage CSV (regression) or seasons CSV (ratio)")
     p.add_argument("--method", choices=("regression", "ratio"), default="regression")
     p.add_argument("--temperature", type=Path, help="outdoor temperature CSV (regression)")
-    p.add_argument("--unit", help="unit of every row when the CSV has no unit column")
-    p.add_argument("--min-days", type=int, default=365, help="baseline span (default 365)")
-    p.add_argument("--strict-caltrack", action="store_true",
-                   help="regression: degree days of the daily mean only (CalTRACK 2.0 exactly), "
-                        "without the within-day temperature spread search (ADR 014)")
+    _fit_options(p)
     p.add_argument("--fixed", type=float, default=0.0,
                    help="ratio: yearly use not driven by degree days (seed 003 Q_ACS+Q_ALTRO)")
     _reference(p)
@@ -144,11 +148,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--adjustments", type=Path, help="non-routine adjustments TOML")
     p.add_argument("--confidence", type=float, default=0.68,
                    help="confidence of the uncertainty (default 0.68, Guideline 14)")
-    p.add_argument("--unit", help="unit of every row when the CSVs have no unit column")
-    p.add_argument("--min-days", type=int, default=365, help="baseline span (default 365)")
-    p.add_argument("--strict-caltrack", action="store_true",
-                   help="regression: degree days of the daily mean only (CalTRACK 2.0 exactly), "
-                        "without the within-day temperature spread search (ADR 014)")
+    _fit_options(p)
     _reference(p)
     _json(p)
     p.set_defaults(handler=c.guarded(c.savings))
