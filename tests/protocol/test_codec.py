@@ -76,6 +76,12 @@ def msg(**kw) -> dict:
     return {"device_id": 1, "counter": 1, **kw}
 
 
+def readings(**block) -> dict:
+    """A READINGS message of one block: a valid quarter-hour block unless overridden."""
+    return msg(type="readings", blocks=[{"channel": 0, "unit": "Wh", "interval_s": 900,
+                                         "start": 900, "registers": [1], "flags": [0], **block}])
+
+
 @pytest.mark.parametrize(
     ("m", "words"),
     [
@@ -108,102 +114,13 @@ def msg(**kw) -> dict:
             msg(type="event", events=[{"time": 1, "code": "tamper", "channel": 255, "value": 0}]),
             "events[0].channel",
         ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "Wh",
-                        "interval_s": 900,
-                        "start": 901,
-                        "registers": [1],
-                        "flags": [0],
-                    }
-                ],
-            ),
-            "blocks[0]",
-        ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "kWh",
-                        "interval_s": 900,
-                        "start": 900,
-                        "registers": [1],
-                        "flags": [0],
-                    }
-                ],
-            ),
-            "unit",
-        ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "Wh",
-                        "interval_s": 900,
-                        "start": 900,
-                        "registers": [1, 2],
-                        "flags": [0],
-                    }
-                ],
-            ),
-            "flags",
-        ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "Wh",
-                        "interval_s": 900,
-                        "start": 900,
-                        "registers": [1],
-                        "flags": [0x40],
-                    }
-                ],
-            ),
-            "0x3f",
-        ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "Wh",
-                        "interval_s": 900,
-                        "start": 900,
-                        "registers": [0, 2**64 - 1],
-                        "flags": [0, 0],
-                    }
-                ],
-            ),
-            "int64",
-        ),
-        (
-            msg(
-                type="readings",
-                blocks=[
-                    {
-                        "channel": 0,
-                        "unit": "Wh",
-                        "interval_s": 60,
-                        "start": 0,
-                        "registers": list(range(0, 10**8, 10**5)),
-                        "flags": list(range(1000)) and [0] * 1000,
-                    }
-                ],
-            ),
-            "exceeds 1024",
-        ),
+        (readings(start=901), "blocks[0]"),
+        (readings(unit="kWh"), "unit"),
+        (readings(registers=[1, 2]), "flags"),
+        (readings(flags=[0x40]), "0x3f"),
+        (readings(registers=[0, 2**64 - 1], flags=[0, 0]), "int64"),
+        (readings(interval_s=60, start=0, registers=list(range(0, 10**8, 10**5)),
+                  flags=[0] * 1000), "exceeds 1024"),
     ],
 )
 def test_encoder_refuses_bad_messages_naming_the_field(m: dict, words: str) -> None:
