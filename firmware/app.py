@@ -107,7 +107,6 @@ class App:
             # flash full and nothing left to drop: no counter could be reserved, the frame
             # was never sealed; it is lost, and counted as such
             self.queue.dropped += 1
-        self.sink.dropped_now = 0
 
     def _report_drops(self):
         """Every frame lost since the last report (overflow, full flash), as one EVENT."""

@@ -19,7 +19,6 @@ class FrameSink:
         self._queue = queue
         self._buf = bytearray(frame.MAX_FRAME)
         self._nonce = bytearray(13)
-        self.dropped_now = 0  # records the queue dropped since the owner last looked
         self.frames = 0
         self.bytes = 0
 
@@ -28,7 +27,7 @@ class FrameSink:
         ctr = self._counter.take()
         n = frame.seal_into(self.cipher, self._buf, _TYPES[msg["type"]], self.device_id, ctr,
                             end - frame.HEADER_LEN, False, self._nonce)
-        self.dropped_now += self._queue.append(self._buf, n)
+        self._queue.append(self._buf, n)  # drops, if any, are counted in queue.dropped
         self.frames += 1
         self.bytes += n
         return ctr

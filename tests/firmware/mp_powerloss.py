@@ -100,9 +100,8 @@ def scenario(j, steps):
              "registers": [reg], "flags": [0]}]})
         j.appended.append(j.inflight)
         j.inflight = None
-        if sink.dropped_now:
+        if q.dropped != j.dropped_done:
             j.drop_done = max(j.drop_done, j.drop_try)
-            sink.dropped_now = 0
         j.drop_try = 0
         j.dropped_done = q.dropped
         if step % 2 == 1:
