@@ -169,8 +169,7 @@ def main() -> None:
     console = Console()
     msgs = week(devices)
     with tempfile.TemporaryDirectory() as tmp:
-        broker = Mosquitto(Path(tmp) / "broker",
-                           extra_config="user root\n" if os.geteuid() == 0 else "")
+        broker = Mosquitto(Path(tmp) / "broker")
         broker.start()
         try:
             bare_s = bare_paho(broker.port, msgs, args.window)
