@@ -7,9 +7,9 @@
     name = "sdm630-1"; unit = 1; map = "sdm630"
     channels = { import_energy = "el_import", export_energy = "el_export", power = "p" }
 
-Devices are ``<plugin name>:<device name>`` (``modbus:sdm630-1``); they need registry entries
-with the channel specs of :meth:`ModbusPlugin.registry_entries` so the normaliser knows their
-channels (see docs/MODBUS.md). ``clock`` and ``rng`` are keyword-only for tests.
+Devices are ``<plugin name>:<device name>`` (``modbus:sdm630-1``); the plugin registers them
+at every start with the channel specs of :meth:`ModbusPlugin.registry_entries`, so the
+normaliser knows their channels. ``clock`` and ``rng`` are keyword-only for tests.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import asyncio
 import logging
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from gateway.backoff import Backoff
+from gateway.modbus import last_registers
 from gateway.modbus.bus import Bus
 from gateway.modbus.clock import Clock, SystemClock
 from gateway.modbus.poller import BusPoller, DeviceState
@@ -29,7 +31,10 @@ from gateway.plugins.hookspecs import PluginContext, PluginError
 
 __all__ = ["ModbusPlugin"]
 
-SEED_LOOKBACK = timedelta(days=31)   # how far back start() looks for each channel's last register
+# Only when the plugin's registers file is missing (first start after an upgrade): how far back
+# start() looks in the series for each channel's last register.
+SEED_LOOKBACK = timedelta(days=31)
+REGISTERS_FILE = "registers.json"
 
 
 class ModbusPlugin:
@@ -84,12 +89,31 @@ class ModbusPlugin:
             states = [DeviceState(d, f"{self.context.name}:{d.name}") for d in bus_settings.devices]
             self.devices.update((s.device_id, s) for s in states)
             self.buses.append(bus)
-            self.pollers.append(BusPoller(bus, states, self.settings, context=self.context,
-                                          clock=self.clock, backoff=self.backoff, logger=self.log))
+            poller = BusPoller(bus, states, self.settings, context=self.context,
+                               clock=self.clock, backoff=self.backoff, logger=self.log)
+            poller.on_stored = self._save_registers
+            self.pollers.append(poller)
         await self._register_devices()
         await self._seed_last_registers()
 
+    @classmethod
+    def referenced_sites(cls, config: dict[str, Any]) -> list[tuple[str, str]]:
+        """(key path, site) of every device that names a site, for the config check."""
+        settings, _ = parse_settings(config)
+        if settings is None:
+            return []
+        return [(f"buses[{i}].devices[{j}].site", dev.site)
+                for i, bus in enumerate(settings.buses)
+                for j, dev in enumerate(bus.devices) if dev.site is not None]
+
     async def _register_devices(self) -> None:
+        known = self.context.sites()
+        for key, site in self.referenced_sites(self.config):
+            if site not in known:
+                # readings would go upstream under a site nobody configured, banded by
+                # another site's calendar
+                raise PluginError(f"{key}: site {site!r} is not one of the [sites] tables "
+                                  f"({', '.join(sorted(known))})", key=key)
         register = getattr(self.context, "register_device", None)
         entries = self.registry_entries(self.config, self.context.name)
         if register is None:
@@ -99,8 +123,18 @@ class ModbusPlugin:
         for device_id, entry in entries.items():
             await register(device_id, channels=entry["channels"], site=entry["site"])
 
+    @property
+    def _registers_path(self) -> Path:
+        return Path(self.context.state_dir) / REGISTERS_FILE
+
     async def _seed_last_registers(self) -> None:
-        # After a restart, a meter swapped while the gateway was down must still be flagged.
+        # After a restart, a meter swapped while the gateway was down must still be flagged,
+        # and a swap already reported must not be reported again (see last_registers).
+        saved = last_registers.load(self._registers_path)
+        if saved is not None:
+            for dev in self.devices.values():
+                dev.last.update(saved.get(dev.device_id, {}))
+            return
         now = datetime.fromtimestamp(self.clock.now(), UTC)
         for dev in self.devices.values():
             for _spec, channel in dev.settings.specs(energy=True):
@@ -109,6 +143,15 @@ class ModbusPlugin:
                                                  end=now + timedelta(days=1))
                 if rows:
                     dev.last[channel] = rows[-1].register
+
+    def _save_registers(self) -> None:
+        try:
+            last_registers.save(self._registers_path,
+                                {d.device_id: dict(d.last) for d in self.devices.values()})
+        except OSError as exc:
+            # The readings are stored; only the swap check after a restart is weaker.
+            self.log.error("modbus registers file not written", extra={
+                "path": str(self._registers_path), "error": str(exc)})
 
     async def run(self) -> None:
         """Every bus polls on its own; one bus failing never stops another."""

@@ -1,18 +1,19 @@
 """The poll loops of one bus: cumulative energy at every UTC interval boundary, power faster.
 
 Each boundary T (a multiple of ``interval_s``) every device's energy registers are read and
-submitted as one batch of :class:`MeterReading` (register at the END of the interval that ends
-at T, integer Wh) through ``context.submit_readings`` — the same storage and normalisation path
-as board frames. Per-device faults stay per device: a silent meter is skipped until its backoff
-expires while the others on the bus keep being read; no poll is ever repeated for a boundary
-that was missed, the next cumulative reading fills the gap (the normaliser flags it).
+submitted, one batch per device, as :class:`MeterReading` (register at the END of the interval
+that ends at T, integer Wh) through ``context.submit_readings`` — the same storage and
+normalisation path as board frames. Per-device faults stay per device: a silent meter, or one
+whose value storage refuses, is that device's problem while the others on the bus keep being
+read and stored; no poll is ever repeated for a boundary that was missed, the next cumulative
+reading fills the gap (the normaliser flags it).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,11 @@ from gateway.modbus.regmap import RegisterSpec
 from gateway.modbus.settings import DeviceSettings, ModbusSettings
 from gateway.model import PluginResult
 
-__all__ = ["BusPoller", "DeviceState", "MeterReading"]
+__all__ = ["MAX_WH", "BusPoller", "DeviceState", "MeterReading"]
+
+# An energy register above this is a garbled or misread value, not a meter: 2**53 Wh (9 PWh)
+# is the largest integer a float64 holds exactly, and far above any real register.
+MAX_WH = 2**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class BusPoller:
         self.backoff = backoff
         self.log = logger
         self.counters = {"cycles": 0, "submitted": 0, "submit_errors": 0, "power_results": 0}
+        self.on_stored: Callable[[], None] = lambda: None   # called after a poll was stored
 
     async def energy_loop(self) -> None:
         """Forever: sleep to the next boundary, read every device, submit what was read."""
@@ -85,11 +91,10 @@ class BusPoller:
             await self.poll_power(due)
 
     async def poll_energy(self, due: float) -> None:
-        """One boundary: read, convert to Wh, flag decreases, submit in one batch."""
+        """One boundary: read each device, convert to Wh, flag decreases, submit per device."""
         self.counters["cycles"] += 1
         end = datetime.fromtimestamp(due, UTC)
-        batch: list[tuple[DeviceState, MeterReading]] = []
-        swaps: list[PluginResult] = []
+        stored = False
         for dev in self.devices:
             specs = dev.settings.specs(energy=True)
             if not specs:
@@ -104,26 +109,31 @@ class BusPoller:
                 self.log.warning("modbus reading too late, dropped (the interval becomes a gap)",
                                  extra={"device": dev.device_id, "lag_s": round(lag, 1)})
                 continue
-            for reading in self._readings(dev, specs, values, end):
-                batch.append((dev, reading))
-                swap = self._swap(dev, reading)
-                if swap is not None:
-                    swaps.append(swap)
-        if not batch:
-            return
+            stored = await self._submit(dev, self._readings(dev, specs, values, end)) or stored
+        if stored:
+            self.on_stored()
+
+    async def _submit(self, dev: DeviceState, readings: list[MeterReading]) -> bool:
+        """Store one device's readings; then report swaps. A refusal stays this device's."""
+        if not readings:
+            return False
+        swaps = [s for s in (self._swap(dev, r) for r in readings) if s is not None]
         try:
-            await self.context.submit_readings([r for _, r in batch])
+            await self.context.submit_readings(readings)
         except Exception as exc:  # storage trouble must not end the poll loop
             # Nothing buffered on purpose: the next cumulative reading carries this energy.
             self.counters["submit_errors"] += 1
+            dev.last_error = f"not stored: {exc}"
             self.log.error("modbus readings not stored", extra={
-                "bus": self.bus.name, "readings": len(batch), "error": repr(exc)})
-            return
-        self.counters["submitted"] += len(batch)
-        for dev, r in batch:
+                "bus": self.bus.name, "device": dev.device_id, "readings": len(readings),
+                "error": repr(exc)})
+            return False
+        self.counters["submitted"] += len(readings)
+        for r in readings:
             dev.last[r.channel] = r.register
         for result in swaps:
             await self._publish(result)
+        return True
 
     def _readings(self, dev: DeviceState, specs: list[tuple[RegisterSpec, str]],
                   values: list[float], end: datetime) -> list[MeterReading]:
@@ -229,7 +239,8 @@ class BusPoller:
             dev.last_error = str(exc)
             return None
         bad = [spec.name for (spec, _), v in zip(specs, values, strict=True)
-               if not math.isfinite(v) or (spec.is_energy and v < 0)]
+               if not math.isfinite(v)
+               or (spec.is_energy and not 0 <= spec.to_base(v) <= MAX_WH)]
         if bad:
             dev.retry.failed(now, self.backoff)
             dev.counters["failures"] += 1

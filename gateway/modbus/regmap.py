@@ -118,6 +118,10 @@ def parse_map(data: dict[str, Any], *, source: str, default_name: str) -> Regist
     meter = data.get("meter", {})
     if not isinstance(meter, dict):
         raise MapError(source, "meter", "must be a table")
+    odd = set(meter) - {"name", "description", "source"}
+    if odd:
+        raise MapError(source, f"meter.{sorted(odd)[0]}",
+                       "unknown key (expected description, name, source)")
     registers = data.get("registers")
     if not isinstance(registers, dict) or not registers:
         raise MapError(source, "registers", "missing or empty: a map needs at least one "

@@ -140,10 +140,27 @@ def parse_settings(options: dict[str, Any]) -> tuple[ModbusSettings | None, list
                  "which holds the one lock of that bus")
     _unique(c, [(d.name, f"buses[{i}].devices[{j}].name") for i, b in enumerate(buses) if b
                 for j, d in enumerate(b.devices)], "device name")
+    for i, b in enumerate(buses):
+        if b is not None:
+            _poll_budget(c, b, float(lag), f"buses[{i}]")
     if c.problems:
         return None, c.problems
     return ModbusSettings(interval, power, float(lag), float(initial), float(maximum),
                           float(jitter), tuple(b for b in buses if b), float(reset_max)), []
+
+
+def _poll_budget(c: _Checker, bus: BusSettings, max_lag_s: float, where: str) -> None:
+    """Devices are read one after another under the bus lock: when every one of them times
+    out (a cut RS-485 cable, a converter gone), the last is read after all the others' full
+    timeouts, and a reading finished later than max_lag_s after the boundary is dropped."""
+    per_device = bus.timeout_s * (bus.retries + 1)
+    worst = per_device * len(bus.devices)
+    if worst >= max_lag_s:
+        c.problems.append(
+            f"{where}: {len(bus.devices)} device(s) x timeout_s {bus.timeout_s:g} x "
+            f"(retries {bus.retries} + 1) = {worst:g} s, not below max_lag_s {max_lag_s:g}: "
+            "when the bus is silent the last devices would be read too late and their "
+            "readings dropped; lower timeout_s or retries, or raise max_lag_s (at most 600)")
 
 
 def _unique(c: _Checker, items: list[tuple[Any, str]], what: str, hint: str = "") -> None:

@@ -1,8 +1,8 @@
 """Fixtures: a hand-driven clock, and the real gateway in-process with the Modbus plugin enabled.
 
 The gateway is the production one (SQLite file, writer, normaliser, plugin host); only the
-plugin's clock is replaced, so a quarter of an hour passes when the test says so. Devices are
-registered the way docs/MODBUS.md tells an operator to, from ``ModbusPlugin.registry_entries``.
+plugin's clock is replaced, so a quarter of an hour passes when the test says so. Nothing is
+registered by hand: the plugin registers its devices at start, as in production.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-import tomllib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,9 +21,7 @@ import pytest
 from gateway.config import load_config
 from gateway.modbus.plugin import ModbusPlugin
 from gateway.plugins.runner import Backoff as HostBackoff
-from gateway.registry import add_device, get_device
 from gateway.service import Gateway
-from gateway.store.db import Database
 from tests.support.ports import free_port
 
 QUARTER = 900
@@ -141,17 +138,6 @@ def modbus_gateway(tmp_path: Path) -> Callable[..., Any]:
 
         plugins = {"modbus": ClockedModbus}
         config = load_config(path, plugins=plugins)
-        options = tomllib.loads(plugin_toml)["plugins"]["modbus"]
-        db = await Database.open(config.gateway.db_path)
-        try:
-            for device_id, entry in ModbusPlugin.registry_entries(options).items():
-                if await db.read(get_device, device_id) is not None:
-                    continue   # a restart on the same database
-                await db.write(add_device, None, device_id, None,
-                               site=entry["site"] or config.gateway.site,
-                               channels=entry["channels"])
-        finally:
-            await db.close()
         gw = Gateway(config, plugins=plugins,
                      plugin_backoff=HostBackoff(initial_s=0.02, maximum_s=0.1))
         task = asyncio.create_task(gw.run(), name="gateway-under-test")

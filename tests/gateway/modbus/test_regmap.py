@@ -84,6 +84,8 @@ unit = "kWh"
     (GOOD + "offset = 3\n", "registers.total.offset", "unknown key"),
     ('[meter]\nname = "x"\n', "registers", "missing or empty"),
     (GOOD + "[extra]\n", "extra", "unknown section"),
+    (GOOD.replace('name = "inverter"', 'nmae = "inverter"'), "meter.nmae",
+     "unknown key (expected description"),
 ])
 def test_map_errors_name_file_and_key(tmp_path: Path, body: str, key: str,
                                       message: str) -> None:

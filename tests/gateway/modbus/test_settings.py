@@ -70,6 +70,13 @@ def test_example_config_is_valid_and_complete() -> None:
     ({"buses": [bus(devices=[{"name": "m", "unit": 1, "map": "sdm999",
                               "channels": {"import_energy": "a"}}])]},
      "buses[0].devices[0].map: sdm999: no built-in map of that name"),
+    # 60 s x 6 tries of a silent first meter: everything after it on the bus comes too late
+    ({"buses": [bus(timeout_s=60, retries=5)]},
+     "buses[0]: 1 device(s) x timeout_s 60 x (retries 5 + 1) = 360 s, not below max_lag_s 60"),
+    ({"buses": [bus(timeout_s=20, retries=0, devices=[
+        {"name": f"m{k}", "unit": k, "map": "sdm120", "channels": {"import_energy": f"c{k}"}}
+        for k in (1, 2, 3)])], "max_lag_s": 60},
+     "buses[0]: 3 device(s) x timeout_s 20 x (retries 0 + 1) = 60 s, not below max_lag_s 60"),
 ])
 def test_problems_carry_key_paths(options: dict[str, object], problem: str) -> None:
     options = {k: v for k, v in options.items()}
