@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.alerts import watch
-from gateway.alerts.anomaly import PREDICTION_NAMES, Predictions, Profile, judge
+from gateway.alerts.anomaly import PREDICTION_NAMES, Expected, Predictions, Profile, judge
 from gateway.alerts.errors import RuleError
 from gateway.alerts.evaluators import day_observations, interval_observation, rate
 from gateway.alerts.lifecycle import AlertState, Transition, step
@@ -23,10 +23,15 @@ from gateway.normalise.errors import NormaliseError
 from gateway.normalise.holidays_it import parse_extra_dates
 from gateway.normalise.sites import HeatingSeason, heating_season
 
-__all__ = ["AlertEngine"]
+__all__ = ["AlertEngine", "site_problems"]
 
 MAX_PENDING = 2000   # readings waiting for a baseline prediction, per rule and channel
 PENDING_FOR = timedelta(hours=48)
+# source = "auto": how long after its end a reading waits for a late baseline prediction
+# before the rolling profile judges it. The expected_profile plugin publishes, each hour, the
+# intervals of the last lookback_hours (default 2): a prediction comes at most ~1 h 15 min
+# after the end of the quarter hour it covers; 3 h leaves room for a busy plugin queue.
+AUTO_WAIT = timedelta(hours=3)
 
 
 def _season(rule: Rule, site: dict[str, Any] | None) -> Callable[[date], bool]:
@@ -43,8 +48,10 @@ class AlertEngine:
     """Alert states by key plus the per-channel memory that anomaly rules need."""
 
     def __init__(self, rules: Iterable[Rule], *, sites: dict[str, dict[str, Any]],
-                 default_site: str | None = None, live_window_s: int = 7200) -> None:
+                 default_site: str | None = None, live_window_s: int = 7200,
+                 started: datetime | None = None) -> None:
         self.rules = tuple(rules)
+        self.started = started  # no_data deadlines give one full deadline of grace after it
         self.states: dict[str, AlertState] = {}
         self.dirty: set[str] = set()
         self.live_window = timedelta(seconds=live_window_s)
@@ -52,6 +59,7 @@ class AlertEngine:
         self.heating: dict[str, Callable[[date], bool]] = {}
         self.profiles: dict[tuple[str, str], Profile] = {}
         self.predictions = Predictions()
+        self.predicted: set[tuple[str, str]] = set()   # channels a baseline has predicted
         self.pending: dict[tuple[str, str, str], list[tuple[Reading, bool]]] = {}
         for rule in self.rules:
             self._prepare(rule, sites, default_site)
@@ -141,45 +149,61 @@ class AlertEngine:
                 t = watch.on_reading(rule, state, r, now)
                 out.extend([t] if t else [])
             elif rule.kind == "anomaly":
-                out.extend(self._anomaly(rule, r, backfill))
+                out.extend(self._anomaly(rule, r, backfill, now))
         profile = self.profiles.get((r.device, r.channel))
         if profile is not None:
             profile.add(r.start, rate(r))  # after judging: a value is not its own expectation
         return out
 
-    def _anomaly(self, rule: Rule, r: Reading, backfill: bool) -> list[Transition]:
-        pend_key = (rule.name, r.device, r.channel)
-        exp = None if rule.source == "profile" else self.predictions.lookup(
-            r.device, r.channel, r.start)
-        if exp is None and rule.source != "baseline":
-            exp = self.profiles[(r.device, r.channel)].expected(r.start, rule.weeks,
-                                                                rule.min_weeks)
-        if exp is None and rule.source == "baseline":
-            queue = self.pending.setdefault(pend_key, [])
-            queue.append((r, backfill))
-            del queue[:-MAX_PENDING]
-            return []
-        if exp is None:
-            return []  # not enough history yet
-        return self._step(rule, r, [judge(rule, r, rate(r), exp, backfill)])
+    def _anomaly(self, rule: Rule, r: Reading, backfill: bool,
+                 now: datetime) -> list[Transition]:
+        queue = self.pending.setdefault((rule.name, r.device, r.channel), [])
+        queue.append((r, backfill))
+        del queue[:-MAX_PENDING]
+        return self._drain(rule, queue, now)
 
-    def result(self, result: PluginResult) -> list[Transition]:
+    def _expected(self, rule: Rule, r: Reading, now: datetime) -> Expected | bool | None:
+        """The expected value for `r`; False: wait for a baseline prediction; None: none."""
+        if rule.source != "profile":
+            exp = self.predictions.lookup(r.device, r.channel, r.start)
+            if exp is not None:
+                return exp
+            if rule.source == "baseline":
+                return False
+            # auto: once the baseline has spoken for this channel, its predictions may still
+            # come (they are published after the readings they cover); wait a bounded time.
+            end = r.start + timedelta(seconds=r.length_s)
+            if (r.device, r.channel) in self.predicted and now - end < AUTO_WAIT:
+                return False
+        return self.profiles[(r.device, r.channel)].expected(r.start, rule.weeks,
+                                                             rule.min_weeks)
+
+    def _drain(self, rule: Rule, queue: list[tuple[Reading, bool]],
+               now: datetime) -> list[Transition]:
+        """Judge waiting readings in order ("consecutive" needs the earlier interval first)."""
+        out: list[Transition] = []
+        while queue:
+            r, backfill = queue[0]
+            exp = self._expected(rule, r, now)
+            if exp is False:
+                break
+            queue.pop(0)
+            if isinstance(exp, Expected):
+                out.extend(self._step(rule, r, [judge(rule, r, rate(r), exp, backfill)]))
+            # None: no expectation yet (too little history); the reading is not judged
+        return out
+
+    def result(self, result: PluginResult, now: datetime) -> list[Transition]:
         """A baseline prediction: judge the readings that waited for it, in order."""
         if result.name not in PREDICTION_NAMES:
             return []
         touched = self.predictions.add(result)
+        self.predicted.update(touched)
         out: list[Transition] = []
         for (name, device, channel), queue in self.pending.items():
-            if (device, channel) not in touched:
-                continue
-            rule = next(r for r in self.rules if r.name == name)
-            while queue:
-                r, backfill = queue[0]
-                exp = self.predictions.lookup(device, channel, r.start)
-                if exp is None:
-                    break  # keep order: "consecutive" needs the earlier interval first
-                queue.pop(0)
-                out.extend(self._step(rule, r, [judge(rule, r, rate(r), exp, backfill)]))
+            if (device, channel) in touched and queue:
+                rule = next(r for r in self.rules if r.name == name)
+                out.extend(self._drain(rule, queue, now))
         return out
 
     def event(self, e: DeviceEvent, now: datetime) -> list[Transition]:
@@ -200,15 +224,18 @@ class AlertEngine:
         for rule in self.rules:
             if rule.kind == "no_data":
                 state = self.state(watch.no_data_key(rule), rule, rule.device, rule.channel)
-                t = watch.on_tick(rule, state, now)
+                t = watch.on_tick(rule, state, now, self.started)
                 out.extend([t] if t else [])
             elif rule.kind == "device_event":
                 cleared = watch.quiet_clears(rule, self.states, now)
                 self.dirty.update(t.key for t in cleared)
                 out.extend(cleared)
         self.predictions.prune(now)
-        for queue in self.pending.values():
+        for (name, _, _), queue in self.pending.items():
             queue[:] = [(r, b) for r, b in queue if now - r.start < PENDING_FOR]
+            if queue:  # auto rules fall back to the profile once AUTO_WAIT has passed
+                rule = next(r for r in self.rules if r.name == name)
+                out.extend(self._drain(rule, queue, now))
         return out
 
     def profile_channels(self) -> list[tuple[str, str, int]]:
@@ -220,3 +247,14 @@ class AlertEngine:
         if profile is not None:
             for r in readings:
                 profile.add(r.start, rate(r))
+
+
+def site_problems(rules: Iterable[Rule], sites: dict[str, dict[str, Any]]) -> list[str]:
+    """What would stop each rule at start (unknown site, no climate zone, bad holidays)."""
+    problems = []
+    for rule in rules:
+        try:
+            AlertEngine([rule], sites=sites)
+        except RuleError as exc:
+            problems.append(str(exc))
+    return problems

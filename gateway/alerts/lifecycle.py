@@ -125,11 +125,14 @@ def clear_now(state: AlertState, *, at: datetime, since: datetime, value: float 
     return t
 
 
-def _worse(state: AlertState, value: float | None, limit: float | None) -> None:
+def _worse(state: AlertState, obs: Observation) -> None:
+    value, limit = obs.value, obs.limit
     if value is None:
         return
     if state.peak is None or limit is None or abs(value - limit) > abs(state.peak - limit):
         state.peak = value
+        # e.g. an anomaly's expected value and z of that interval, for the clear message
+        state.extra["peak_detail"] = dict(obs.detail)
 
 
 def step(state: AlertState, obs: Observation, *, raise_after: int,
@@ -144,7 +147,8 @@ def step(state: AlertState, obs: Observation, *, raise_after: int,
     if obs.level == "breach":
         if not state.active and state.run == 0:
             state.peak = None  # a new run: its worst value is the raise's peak
-        _worse(state, obs.value, obs.limit)
+            state.extra.pop("peak_detail", None)
+        _worse(state, obs)
     if obs.level != wanted:
         state.run, state.run_start = 0, None
         return None
@@ -156,6 +160,9 @@ def step(state: AlertState, obs: Observation, *, raise_after: int,
         return raise_now(state, at=obs.end, since=since, value=obs.value, limit=obs.limit,
                          backfill=obs.backfill, detail=obs.detail, peak=state.peak)
     if state.active and state.run >= clear_after:
+        detail = dict(obs.detail)
+        if state.extra.get("peak_detail"):
+            detail["at_peak"] = state.extra["peak_detail"]
         return clear_now(state, at=obs.end, since=since, value=obs.value, limit=obs.limit,
-                         backfill=obs.backfill, detail=obs.detail)
+                         backfill=obs.backfill, detail=detail)
     return None

@@ -28,7 +28,8 @@ Sender = Callable[..., Awaitable[None]]
 
 class MailQueue:
     """`run()` delivers what the plugin stored with `store.add_mail` (in the same transaction
-    as the alert state), woken by :attr:`wake`; `counters` feed the health snapshot."""
+    as the alert state), woken by :attr:`wake`; :meth:`snapshot` feeds the health report
+    through the plugin's own ``snapshot()``."""
 
     def __init__(self, db: Any, smtp: SmtpSettings, *, logger: logging.Logger,
                  clock: Callable[[], float] = time.time, send: Sender = send_mail) -> None:
@@ -39,6 +40,12 @@ class MailQueue:
         self.send = send
         self.wake = asyncio.Event()
         self.counters = {"queued": 0, "sent": 0, "retries": 0, "failed": 0, "dropped": 0}
+        self.pending = 0   # e-mails waiting in the table: set at start, kept up to date here
+        self.sending = False
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters since start and the e-mails still waiting, for the health report."""
+        return {"pending": self.pending, "sending": self.sending, **self.counters}
 
     def backoff(self, attempts: int) -> float:
         """Delay before attempt `attempts + 1`: exponential, full jitter in its upper half."""
@@ -62,6 +69,7 @@ class MailQueue:
                 pass
 
     async def _deliver(self, row: store.MailRow) -> None:
+        self.sending = True
         try:
             await self.send(self.smtp, to=row.address, message=row.message)
         except MailError as exc:
@@ -72,6 +80,7 @@ class MailQueue:
                     "recipient": row.recipient, "subject": row.subject, "attempts": attempts,
                     "error": str(exc)})
                 await self.db.write(store.mail_done, row.id, "failed", str(exc))
+                self.pending -= 1
                 return
             delay = self.backoff(row.attempts)
             self.counters["retries"] += 1
@@ -80,5 +89,8 @@ class MailQueue:
                 "error": str(exc)})
             await self.db.write(store.mail_retry, row.id, self.clock() + delay, str(exc))
             return
+        finally:
+            self.sending = False
         self.counters["sent"] += 1
         await self.db.write(store.mail_done, row.id, "sent", None)
+        self.pending -= 1

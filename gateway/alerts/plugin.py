@@ -3,9 +3,12 @@
 Entry point: ``alerts = "gateway.alerts.plugin:AlertsPlugin"`` in ``meterkit.plugins``.
 Each hook runs the engine, then commits the changed alert states, the transition log, the
 e-mails and the rate-limit state in ONE transaction, then publishes the transitions upstream
-(``context.publish``, result name ``alert``) and marks them published. A crash between the
-two steps republishes at start (at least once upstream, each carrying its ``alert_id``); the
-state is never raised twice. E-mail leaves through :class:`MailQueue` in the ``run()`` task.
+(``context.publish``, result name ``alert``) and marks them published. The contract gives no
+way to put the host's outbox row in the first transaction (``publish`` commits on its own, in
+the gateway database), so a crash between the two steps republishes at start: at least once
+upstream, each copy carrying the same ``alert_id`` and ``msg_id`` ("alert:<id>:<state>") for
+consumers to de-duplicate on; the state is never raised twice. E-mail leaves through
+:class:`MailQueue` in the ``run()`` task; :meth:`AlertsPlugin.snapshot` feeds the health report.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from gateway.alerts import store
 from gateway.alerts.chart import bar_chart
-from gateway.alerts.engine import AlertEngine
+from gateway.alerts.engine import AlertEngine, site_problems
 from gateway.alerts.evaluators import rate
 from gateway.alerts.lifecycle import Transition
 from gateway.alerts.mail import build_message
@@ -41,9 +44,18 @@ class AlertsPlugin:
     schedule_s: int | None = 60
 
     @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> list[str]:
-        """Problems in ``[plugins.alerts]``, each starting with its key path."""
-        return parse_settings(config)[1]
+    def validate_config(cls, config: dict[str, Any],
+                        sites: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        """Problems in ``[plugins.alerts]``, each starting with its key path.
+
+        With `sites` (as ``context.sites()`` gives them) the rules are also checked against
+        them: an unknown ``site`` or a schedule rule without a climate zone is reported here,
+        not only when the plugin starts.
+        """
+        settings, problems = parse_settings(config)
+        if settings is None or sites is None:
+            return problems
+        return site_problems(settings.rules, sites)
 
     def __init__(self, config: dict[str, Any], context: Any, *,
                  clock: Callable[[], datetime] | None = None, send: Sender | None = None
@@ -72,7 +84,8 @@ class AlertsPlugin:
         """Open the state file, restore states, fill profiles, republish what was not sent."""
         sites = self.context.sites()
         self.engine = AlertEngine(self.settings.rules, sites=sites,
-                                  live_window_s=self.settings.live_window_s)
+                                  live_window_s=self.settings.live_window_s,
+                                  started=self.clock())
         if callable(getattr(self.context, "write", None)) and callable(
                 getattr(self.context, "read", None)):
             self.db = self.context   # the host's database (proposed hook): no file of our own
@@ -85,6 +98,7 @@ class AlertsPlugin:
             extra = {"send": self._send} if self._send else {}
             self.mail = MailQueue(self.db, self.settings.smtp, logger=self.log,
                                   clock=lambda: self.clock().timestamp(), **extra)
+            self.mail.pending = await self.db.read(store.pending_mail)
         now = self.clock()
         for device, channel, weeks in self.engine.profile_channels():
             history = await self.context.series(device=device, channel=channel,
@@ -105,7 +119,7 @@ class AlertsPlugin:
     async def on_result(self, result: PluginResult) -> None:
         """Baseline predictions for anomaly rules."""
         assert self.engine is not None
-        await self._handle(self.engine.result(result))
+        await self._handle(self.engine.result(result, self.clock()))
 
     async def on_schedule(self, now: datetime) -> None:
         """Wall-clock checks (silent devices, quiet events) and digests of held-back e-mail."""
@@ -118,6 +132,17 @@ class AlertsPlugin:
             await self.db.write(store.prune, now.timestamp(), self.settings.keep_days * day,
                                 self.settings.keep_mail_days * day)
             self._pruned = now
+
+    def snapshot(self) -> dict[str, Any]:
+        """Alert counters, active alerts and the e-mail queue, for the gateway health report."""
+        engine = self.engine
+        return {
+            **self.counters,
+            "active": sum(s.active for s in engine.states.values()) if engine else 0,
+            "waiting_for_baseline": sum(len(q) for q in engine.pending.values())
+            if engine else 0,
+            "mail": self.mail.snapshot() if self.mail is not None else None,
+        }
 
     async def run(self) -> None:
         """Deliver queued e-mail (returns at once when no SMTP server is configured)."""
@@ -155,6 +180,7 @@ class AlertsPlugin:
                                           self.limits.to_json(), self.clock().timestamp())
         if self.mail is not None:
             self.mail.counters["queued"] += queued
+            self.mail.pending += queued
             self.mail.counters["dropped"] += len(mails) - queued
             if queued:
                 self.mail.wake.set()
@@ -172,7 +198,8 @@ class AlertsPlugin:
     async def _publish(self, items: list[tuple[int, dict[str, Any]]]) -> None:
         assert self.db is not None
         for rid, doc in items:
-            doc["alert_id"] = rid
+            # Rows stored before msg_id existed get it here; it never changes on a republish.
+            doc["alert_id"], doc["msg_id"] = rid, store.msg_id(rid, str(doc.get("state")))
             at = datetime.fromisoformat(doc["time"]) if doc.get("time") else None
             await self.context.publish(PluginResult(
                 plugin="alerts", name="alert", payload=doc, site=doc.get("site"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.alerts.lifecycle import Transition
 from gateway.alerts.rules import Rule
-from gateway.alerts.texts import WORDS, fmt_num, fmt_time, value_unit, what
+from gateway.alerts.texts import WORDS, fmt_num, fmt_time, payload_unit, value_unit, what
 from gateway.normalise.localtime import to_local
 
 __all__ = ["CHART_CID", "Rendered", "digest", "payload", "render"]
@@ -33,7 +33,8 @@ def payload(t: Transition, rule: Rule, unit: str | None) -> dict[str, Any]:
         "rule": rule.name, "kind": rule.kind, "state": t.kind, "severity": rule.severity,
         "site": t.site, "device": t.device, "channel": t.channel,
         "time": _iso(t.at), "since": _iso(t.since),
-        "value": t.value, "limit": t.limit, "peak": t.peak, "unit": unit,
+        "value": t.value, "limit": t.limit, "peak": t.peak,
+        "unit": payload_unit(rule, unit), "channel_unit": unit,
         "backfill": t.backfill, "message": _message(t, rule, unit),
         "description": rule.description, "details": t.detail,
     }

@@ -16,12 +16,16 @@ from gateway.config.fields import Bad, Table, as_bool, as_choice, as_int, as_num
 from gateway.config.model import Problem
 from gateway.normalise.errors import NormaliseError
 from gateway.normalise.holidays_it import ExtraDate, parse_extra_dates
+from protocol.event import EVENT_CODES
 
-__all__ = ["COMMON_KEYS", "KIND_KEYS", "parse_rules"]
+__all__ = ["COMMON_KEYS", "KIND_KEYS", "NO_RUN_KINDS", "RUN_KEYS", "parse_rules"]
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 COMMON_KEYS = ("kind", "site", "device", "channel", "severity", "recipients", "email",
                "description", "for_intervals", "clear_intervals")
+# Rules judged per interval or day; no_data and device_event raise on a deadline or an event.
+RUN_KEYS = ("for_intervals", "clear_intervals")
+NO_RUN_KINDS = ("no_data", "device_event")
 _SCHEDULE = ("closures", "zone", "season_start", "season_end")
 KIND_KEYS: dict[str, tuple[str, ...]] = {
     "threshold": ("metric", "above", "below", "hysteresis"),
@@ -93,10 +97,14 @@ def _rule(name: str, t: Table, recipients: set[str]) -> Rule | None:
             t.problem("kind", "missing", expected="one of " + ", ".join(KINDS))
         t.seen.update(t.data)  # the kind decides which keys exist: don't pile up more noise
         return None
+    common_keys = tuple(k for k in COMMON_KEYS
+                        if kind not in NO_RUN_KINDS or k not in RUN_KEYS)
     for key in t.data:
-        if key not in COMMON_KEYS and key not in KIND_KEYS[kind]:
-            t.problem(key, f"not used by kind {kind!r}",
-                      expected=", ".join(COMMON_KEYS + KIND_KEYS[kind]), value=t.data[key])
+        if key not in common_keys and key not in KIND_KEYS[kind]:
+            hint = ("it raises on its own deadline or event, not after a run of intervals"
+                    if key in RUN_KEYS else "")
+            t.problem(key, f"not used by kind {kind!r}", hint=hint,
+                      expected=", ".join(common_keys + KIND_KEYS[kind]), value=t.data[key])
             t.seen.add(key)
     raise_default, severity_default = _DEFAULTS[kind]
     before = len(t.problems)
@@ -138,6 +146,15 @@ def _limits(t: Table, noun: str, lo: float = 0.0, hi: float = _BIG) -> dict[str,
     ref = above if above is not None else below or 0.0
     # Default hysteresis: 5 % of the limit, so a value hovering at it cannot flap.
     hyst = t.take("hysteresis", round(abs(ref) * 0.05, 6), as_number(0, hi, noun))
+    if (above is not None and below is not None and below < above
+            and below + hyst > above - hyst):
+        # The two clear bands overlap: no value is normal for both limits, so it never clears.
+        t.problem("hysteresis", f"{hyst:g} leaves no normal value between below = {below:g} "
+                  f"and above = {above:g}", value=hyst,
+                  expected=f"below + hysteresis <= above - hysteresis, i.e. at most "
+                           f"{(above - below) / 2:g}",
+                  hint="" if "hysteresis" in t.data else "the default is 5 % of above: "
+                  "set hysteresis, or move the limits apart")
     return {"above": above, "below": below, "hysteresis": hyst}
 
 
@@ -205,11 +222,21 @@ def _interval(value: Any) -> int:
     return int(value)
 
 
+def _event_kinds(value: Any) -> tuple[str, ...]:
+    kinds = _str_list("event kind")(value)
+    for kind in kinds:
+        if kind not in EVENT_CODES:
+            # A typo here would make the rule silently never fire.
+            raise Bad(f"{kind!r} is not an event kind a board reports",
+                      "a list of " + ", ".join(EVENT_CODES))
+    return kinds
+
+
 def _event(t: Table) -> dict[str, Any]:
-    events = t.take("events", (), _str_list("event kind"))
+    events = t.take("events", (), _event_kinds)
     if not events and "events" not in t.data:
         t.problem("events", "missing", expected='a list like ["tamper", "queue_overflow"]')
-    return {"events": events, "clear_on": t.take("clear_on", (), _str_list("event kind")),
+    return {"events": events, "clear_on": t.take("clear_on", (), _event_kinds),
             "quiet_s": t.take("quiet_s", 3600, as_int(60, 30 * 86400, "seconds"))}
 
 

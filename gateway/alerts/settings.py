@@ -6,6 +6,7 @@ with its key path below ``[plugins.alerts]``, then the bad value and what is exp
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from gateway.config.model import Problem
 __all__ = ["AlertsSettings", "Recipient", "SmtpSettings", "parse_settings"]
 
 LANGUAGES = ("it", "en")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,26 @@ def _absolute(value: Any) -> str:
     if not isinstance(value, str) or not Path(value).expanduser().is_absolute():
         raise Bad(f"{value!r} is not an absolute path", '"/var/lib/meterkit/alerts.db"')
     return str(Path(value).expanduser())
+
+
+def _ca_file(value: Any) -> str:
+    # Checked now: at the first alert, hours later, a missing file would only be a log line.
+    if not isinstance(value, str) or not value:
+        raise Bad(f"{value!r} is not a file name", '"/etc/meterkit/smtp-ca.pem"')
+    path = Path(value).expanduser()
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except FileNotFoundError:
+        raise Bad(f"{value!r} does not exist", "a readable PEM file with the CA certificate(s)",
+                  "copy the mail server's CA there, or remove ca_file") from None
+    except PermissionError:
+        raise Bad(f"{value!r} cannot be read by this user",
+                  "a readable PEM file with the CA certificate(s)",
+                  "chmod 644 it (a CA certificate is not secret)") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise Bad(f"{value!r} holds no usable certificate ({exc})",
+                  "a PEM file with -----BEGIN CERTIFICATE----- blocks") from None
+    return str(path)
 
 
 def _secret(value: Any) -> str:
@@ -170,7 +190,7 @@ def _smtp(t: Table) -> SmtpSettings | None:
         username=t.take("username", None, as_str()),
         password=password,
         sender=t.take("sender", "meterkit@localhost", _email),
-        ca_file=t.take("ca_file", None, as_str()),
+        ca_file=t.take("ca_file", None, _ca_file),
         timeout_s=t.take("timeout_s", 30.0, as_number(1, 600, "seconds")),
         retry_initial_s=t.take("retry_initial_s", 30.0, as_number(0.01, 86400, "seconds")),
         retry_max_s=t.take("retry_max_s", 3600.0, as_number(0.01, 86400, "seconds")),

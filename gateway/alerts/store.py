@@ -24,8 +24,8 @@ from gateway.alerts.lifecycle import AlertState
 from gateway.store.db import register_schema
 
 __all__ = ["SCHEMA_SQL", "LocalDb", "MailRow", "due_mail", "load_states", "log_transitions",
-           "mail_done", "mail_retry", "mark_published", "pending_mail", "prune", "save_states",
-           "unpublished"]
+           "mail_done", "mail_retry", "mark_published", "msg_id", "pending_mail", "prune",
+           "save_states", "unpublished"]
 
 T = TypeVar("T")
 
@@ -148,17 +148,24 @@ def save_states(conn: sqlite3.Connection, states: Iterable[AlertState]) -> None:
 
 def log_transitions(conn: sqlite3.Connection, items: Iterable[tuple[str, str, int, dict[str, Any]]]
                     ) -> list[int]:
-    """Append (key, kind, at epoch, payload) rows; returns their ids (payload gets "alert_id")."""
+    """Append (key, kind, at epoch, payload) rows; returns their ids (payload gets "alert_id"
+    and "msg_id")."""
     ids = []
     for key, kind, at, payload in items:
         cur = conn.execute("INSERT INTO alert_log (key, kind, at, payload) VALUES (?, ?, ?, '')",
                            (key, kind, at))
         rid = int(cur.lastrowid or 0)
         payload["alert_id"] = rid
+        payload["msg_id"] = msg_id(rid, kind)
         conn.execute("UPDATE alert_log SET payload = ? WHERE id = ?",
                      (json.dumps(payload, default=str), rid))
         ids.append(rid)
     return ids
+
+
+def msg_id(alert_id: int, kind: str) -> str:
+    """The de-duplication id of one published transition: the same on every republish."""
+    return f"alert:{alert_id}:{kind}"
 
 
 def unpublished(conn: sqlite3.Connection) -> list[tuple[int, dict[str, Any]]]:

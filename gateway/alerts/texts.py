@@ -12,7 +12,8 @@ from gateway.alerts.lifecycle import Transition
 from gateway.alerts.rules import Rule
 from gateway.normalise.localtime import to_local
 
-__all__ = ["WORDS", "fmt_num", "fmt_time", "rate_unit", "value_unit", "what"]
+__all__ = ["WORDS", "fmt_num", "fmt_time", "payload_unit", "rate_unit", "value_unit",
+           "what"]
 
 WORDS: dict[str, dict[str, str]] = {
     "it": {
@@ -53,6 +54,10 @@ _WHAT = {
         "threshold:power": "Potenza media {v} {u} oltre la soglia di {l} {u}",
         "threshold:energy": "Energia dell'intervallo {v} {e} oltre la soglia di {l} {e}",
         "daily_energy": "Energia del giorno {v} {e} oltre la soglia di {l} {e}",
+        "threshold:power:below": "Potenza media {v} {u} sotto la soglia di {l} {u}",
+        "threshold:energy:below": "Energia dell'intervallo {v} {e} sotto la soglia di {l} "
+                                  "{e}",
+        "daily_energy:below": "Energia del giorno {v} {e} sotto la soglia di {l} {e}",
         "band_share": "Quota di energia in fascia {b}: {v} % (soglia {l} %)",
         "closed_building": "Consumo a edificio chiuso: {v} {u} oltre il carico di base "
                            "di {l} {u}",
@@ -66,6 +71,9 @@ _WHAT = {
         "threshold:power": "Average power {v} {u} beyond the limit of {l} {u}",
         "threshold:energy": "Interval energy {v} {e} beyond the limit of {l} {e}",
         "daily_energy": "Energy of the day {v} {e} beyond the limit of {l} {e}",
+        "threshold:power:below": "Average power {v} {u} below the limit of {l} {u}",
+        "threshold:energy:below": "Interval energy {v} {e} below the limit of {l} {e}",
+        "daily_energy:below": "Energy of the day {v} {e} below the limit of {l} {e}",
         "band_share": "Share of energy in band {b}: {v} % (limit {l} %)",
         "closed_building": "Consumption while the building is closed: {v} {u} above the base "
                            "load of {l} {u}",
@@ -107,14 +115,48 @@ def value_unit(rule: Rule, unit: str | None) -> str:
     return rate_unit(unit)
 
 
+def payload_unit(rule: Rule, unit: str | None) -> str | None:
+    """The unit of the published `value`, `limit` and `peak` (not the channel's unit)."""
+    if rule.kind == "no_data":
+        return "intervals"
+    if rule.kind == "device_event":
+        return None  # the board's own event value: its meaning depends on the event kind
+    return value_unit(rule, unit)
+
+
+def _below(t: Transition, rule: Rule, value: float | None) -> bool:
+    """True when the alert is about a value under `below` rather than over `above`."""
+    if rule.kind not in ("threshold", "daily_energy") or rule.below is None:
+        return False
+    if rule.above is None:
+        return True
+    if t.kind == "raised":
+        return t.limit == rule.below
+    return value is not None and value < rule.below
+
+
 def what(t: Transition, rule: Rule, lang: str, unit: str | None) -> str:
-    """One sentence saying what was observed, with the values."""
+    """One sentence saying what was observed, with the values.
+
+    A cleared alert tells the worst value while it was active (its peak) and, for anomalies,
+    the expected value and deviations of that same interval.
+    """
     key = f"threshold:{rule.metric}" if rule.kind == "threshold" else rule.kind
-    value = t.peak if t.kind == "cleared" and t.peak is not None else t.value
+    cleared = t.kind == "cleared" and t.peak is not None
+    value = t.peak if cleared else t.value
+    limit = t.limit
+    if _below(t, rule, value):
+        key += ":below"
+        limit = rule.below
+    elif cleared and rule.kind in ("threshold", "daily_energy") and rule.above is not None:
+        limit = rule.above
+    detail = t.detail
+    if cleared and isinstance(t.detail.get("at_peak"), dict):
+        detail = t.detail["at_peak"]
     digits = 0 if rule.kind == "no_data" else 1 if rule.kind == "band_share" else 2
     return _WHAT[lang][key].format(
-        v=fmt_num(value, lang, digits), l=fmt_num(t.limit, lang, digits),
+        v=fmt_num(value, lang, digits), l=fmt_num(limit, lang, digits),
         u=rate_unit(unit), e=unit or "kWh", b=rule.band or "",
         ev=t.detail.get("event") or t.key.rsplit("|", 1)[-1],
-        x=fmt_num(t.detail.get("expected"), lang),
-        z=fmt_num(t.detail.get("z"), lang, 1))
+        x=fmt_num(detail.get("expected"), lang),
+        z=fmt_num(detail.get("z"), lang, 1))

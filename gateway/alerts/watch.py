@@ -1,10 +1,17 @@
 """Rules that watch presence rather than values: silent devices and board-reported events.
 
-``no_data``: the end of the last interval seen is kept in the alert state; on each schedule
-tick (wall clock) the alert is raised once ``last end + N × interval length`` has passed.
-It is raised *at* that deadline, whenever the tick notices it, and cleared when data arrives
-again (at the wall-clock time of arrival, even for backfill: the device is back).
-Before any data, the watch starts when the rule was first loaded.
+``no_data``: the alert state keeps ``seen`` (the end of the newest interval received) and
+``heard`` (the wall-clock time the last reading of any age arrived). On each schedule tick the
+alert is raised once ``max(seen, heard, plugin start) + N × interval length`` has passed, *at*
+that deadline, whenever the tick notices it. It clears when data arrives again, at the
+wall-clock time of arrival, even for backfill: the device is back.
+
+Why ``heard`` and the start: a board catching up its backlog delivers intervals that ended
+long ago; judged by ``seen`` alone, every tick between two uploads would raise again, with a
+time before the previous clear. And after a gateway outage longer than N intervals every device
+looks silent at the first tick; counting from the plugin's start gives boards one deadline to
+reconnect and upload before anybody is told. Before any data, the watch starts when the rule
+was first loaded.
 
 ``device_event``: each listed event kind raises (once) per device; it clears on one of the
 ``clear_on`` kinds (e.g. power_restore), or else after ``quiet_s`` without a new one.
@@ -33,31 +40,44 @@ def event_key(rule: Rule, device: str, kind: str) -> str:
 
 
 def on_reading(rule: Rule, state: AlertState, r: Reading, now: datetime) -> Transition | None:
-    """Data arrived: move the watch on; clear a raised no-data alert."""
+    """Data arrived (of any age): move the watch on; clear a raised no-data alert."""
     end = r.start + timedelta(seconds=r.length_s)
     seen = state.extra.get("seen")
     if seen is None or end > datetime.fromisoformat(seen):
         state.extra["seen"] = end.isoformat()
+    heard = state.extra.get("heard")
+    if heard is None or now > datetime.fromisoformat(heard):
+        state.extra["heard"] = now.isoformat()
+    state.extra.pop("watch_only", None)
     state.extra["length_s"] = r.length_s
     return clear_now(state, at=now, since=r.start, value=None,
                      detail={"first_start": r.start.isoformat()})
 
 
-def on_tick(rule: Rule, state: AlertState, now: datetime) -> Transition | None:
-    """Raise when the deadline has passed; the watch starts now if nothing was ever seen."""
+def on_tick(rule: Rule, state: AlertState, now: datetime,
+            started: datetime | None = None) -> Transition | None:
+    """Raise when the deadline has passed; the watch starts now if nothing was ever seen.
+
+    `started` is when the plugin started: the deadline is never earlier than one full
+    deadline after it (grace for boards to reconnect after a gateway outage).
+    """
     if "seen" not in state.extra:
         state.extra["seen"] = now.isoformat()
         state.extra["watch_only"] = True
         return None
     seen = datetime.fromisoformat(state.extra["seen"])
+    heard = datetime.fromisoformat(state.extra.get("heard") or state.extra["seen"])
+    last = max(seen, heard)
     length = rule.interval_s or int(state.extra.get("length_s") or DEFAULT_INTERVAL_S)
-    deadline = seen + timedelta(seconds=length * rule.max_intervals)
+    span = timedelta(seconds=length * rule.max_intervals)
+    deadline = max(last, started or last) + span
     if now < deadline:
         return None
-    missing = int((now - seen).total_seconds() // length)
-    return raise_now(state, at=deadline, since=seen, value=float(missing),
+    missing = int((now - last).total_seconds() // length)
+    return raise_now(state, at=deadline, since=last, value=float(missing),
                      limit=float(rule.max_intervals),
-                     detail={"last_end": seen.isoformat(), "interval_s": length,
+                     detail={"last_end": seen.isoformat(), "last_heard": heard.isoformat(),
+                             "interval_s": length,
                              "never_seen": bool(state.extra.get("watch_only"))})
 
 

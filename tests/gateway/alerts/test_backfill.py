@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.gateway.alerts.helpers import Clock, FakeContext, feed, series, started, utc
+from tests.gateway.alerts.smtp_server import self_signed
 from tests.gateway.alerts.test_email import mail_config
 
 # Nothing listens on port 9 here and the sender task is not started: e-mails stay queued,
@@ -13,7 +14,7 @@ from tests.gateway.alerts.test_email import mail_config
 
 
 def cfg(tmp_path: Path, **top: Any) -> dict[str, Any]:
-    c = mail_config(tmp_path, 9, tmp_path / "none.pem", **top)
+    c = mail_config(tmp_path, 9, self_signed(tmp_path)[0], **top)
     c["rules"]["power"] = {"kind": "threshold", "device": "dev1", "channel": "el1",
                            "above": 3.0, "hysteresis": 0.5, "for_intervals": 2,
                            "recipients": ["em"]}

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.alerts.plugin import AlertsPlugin
 from gateway.config.load import check_config
+from tests.gateway.alerts.smtp_server import self_signed
 
 
 def school(tmp_path: Path) -> dict[str, Any]:
@@ -95,3 +96,69 @@ def test_gateway_loader_prefixes_the_plugin_table(tmp_path: Path) -> None:
         "(expected \"/var/lib/meterkit/alerts.db\"); see the alerts plugin's example config",
         "plugins.alerts.rules.p.above: -1 is out of range for kW (or Smc/h) "
         "(expected 0-1e+09); see the alerts plugin's example config"]
+
+
+def test_event_kinds_run_keys_and_overlapping_hysteresis() -> None:
+    cfg = {"rules": {
+        "box": {"kind": "device_event", "events": ["tampr"], "clear_on": ["power_restore"],
+                "for_intervals": 2},
+        "quiet": {"kind": "no_data", "device": "d", "clear_intervals": 3},
+        "band": {"kind": "threshold", "device": "d", "channel": "el1", "above": 3.0,
+                 "below": 2.9, "hysteresis": 0.5},
+        "band_default": {"kind": "threshold", "device": "d", "channel": "el1", "above": 3.0,
+                         "below": 2.9},
+        "band_ok": {"kind": "threshold", "device": "d", "channel": "el1", "above": 3.0,
+                    "below": 2.0, "hysteresis": 0.5},
+    }}
+    assert problems(cfg) == [
+        "rules.box.for_intervals: not used by kind 'device_event' (expected kind, site, "
+        "device, channel, severity, recipients, email, description, events, clear_on, "
+        "quiet_s); it raises on its own deadline or event, not after a run of intervals",
+        "rules.box.events: 'tampr' is not an event kind a board reports (expected a list of "
+        "tamper, power_fail, power_restore, reboot, threshold, queue_overflow, config_error, "
+        "clock_set)",
+        "rules.quiet.clear_intervals: not used by kind 'no_data' (expected kind, site, "
+        "device, channel, severity, recipients, email, description, max_intervals, "
+        "interval_s); it raises on its own deadline or event, not after a run of intervals",
+        # 2.9 + 0.5 = 3.4 > 3.0 - 0.5 = 2.5: no value is normal for both limits
+        "rules.band.hysteresis: 0.5 leaves no normal value between below = 2.9 and "
+        "above = 3 (expected below + hysteresis <= above - hysteresis, i.e. at most 0.05)",
+        # default 5 % of above = 0.15: 2.9 + 0.15 = 3.05 > 3.0 - 0.15 = 2.85
+        "rules.band_default.hysteresis: 0.15 leaves no normal value between below = 2.9 and "
+        "above = 3 (expected below + hysteresis <= above - hysteresis, i.e. at most 0.05); "
+        "the default is 5 % of above: set hysteresis, or move the limits apart",
+    ]
+
+
+def test_smtp_ca_file_is_checked_when_loaded(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("not a certificate\n")
+    found = [problems({"smtp": {"host": "smtp.example.it", "ca_file": str(path)}})
+             for path in (tmp_path / "missing.pem", not_pem)]
+    assert found[0] == [f"smtp.ca_file: {str(tmp_path / 'missing.pem')!r} does not exist "
+                        "(expected a readable PEM file with the CA certificate(s)); copy the "
+                        "mail server's CA there, or remove ca_file"]
+    assert len(found[1]) == 1
+    assert found[1][0].startswith(f"smtp.ca_file: {str(not_pem)!r} holds no usable certificate")
+    # A real PEM certificate (the test SMTP server's) passes.
+    cert, _ = self_signed(tmp_path)
+    assert problems({"smtp": {"host": "smtp.example.it", "ca_file": str(cert)}}) == []
+
+
+def test_sites_are_checked_when_given() -> None:
+    cfg = {"rules": {
+        "elsewhere": {"kind": "threshold", "site": "scuola-verdi", "device": "d",
+                      "channel": "el1", "above": 10},
+        "gas": {"kind": "gas_outside_heating", "device": "g", "channel": "gas",
+                "heating": {"mon-fri": ["06:00-16:00"]}},
+    }}
+    assert problems(cfg) == []          # the table alone is fine
+    # Two sites, the rule names none, and neither zone is known to the rule.
+    sites = {"scuola": {"name": "scuola", "holidays": ()},
+             "palestra": {"name": "palestra", "holidays": ()}}
+    assert AlertsPlugin.validate_config(cfg, sites) == [
+        "rules.elsewhere.site: 'scuola-verdi' is not a configured site (use the name of a "
+        "[sites.<name>] table)",
+        "rules.gas: no climate zone: the site is unknown and the rule has no zone "
+        "(add zone = \"D\" or site = \"<site>\")",
+    ]

@@ -53,6 +53,9 @@ async def test_daily_energy_below_on_the_23_hour_day(tmp_path: Path) -> None:
         ("cleared", "2026-03-30T00:00:00+02:00", "2026-03-31T00:00:00+02:00"),
     ]
     assert ctx.alerts()[0]["value"] == pytest.approx(23.0)
+    assert ctx.alerts()[0]["unit"] == "kWh"
+    assert ctx.alerts()[0]["message"] == "Energy of the day 23.00 kWh below the limit of " \
+        "23.50 kWh"
     await plugin.stop()
 
 
@@ -88,4 +91,5 @@ async def test_f1_share_above(tmp_path: Path) -> None:
     raised, cleared = ctx.alerts()
     assert raised["value"] == pytest.approx(100 * 22 / 35)
     assert cleared["value"] == pytest.approx(100 * 11 / 24)
+    assert raised["unit"] == "%" and raised["channel_unit"] == "kWh"
     await plugin.stop()

@@ -50,6 +50,10 @@ async def test_alert_goes_through_the_host_to_the_outbox(tmp_path: Path) -> None
                                                             [4.0, 4.0]))))
             while host.published < 1:
                 await asyncio.sleep(0.01)
+            # the plugin's own snapshot() reaches the host's health report
+            own = host.runners["alerts"].snapshot()["plugin"]
+            assert (own["raised"], own["published"], own["active"]) == (1, 1, 1)
+            assert own["mail"] is None            # no [smtp]: nothing to send
     finally:
         await host.stop()
         await task
@@ -72,6 +76,9 @@ async def test_alert_goes_through_the_host_to_the_outbox(tmp_path: Path) -> None
         "meterkit/alert/1", "dev1", payload["severity"])
     assert upstream["time"] == "2026-11-24T01:30:00+01:00"
     assert upstream["details"]["state"] == "raised"
+    # the stable de-duplication id survives into the upstream message
+    assert upstream["details"]["msg_id"] == f"alert:{payload['alert_id']}:raised"
+    assert payload["unit"] == "kW" and upstream["details"]["unit"] == "kW"
 
 
 class DbContext(FakeContext):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,28 @@ async def test_old_history_and_sent_mail_are_pruned(tmp_path: Path) -> None:
         return log, mail
     assert await plugin.db.read(left) == (["cleared"], ["pending", "sent"])
     await plugin.stop()
+
+
+class KilledAfterPublish(FakeContext):
+    """The host committed the alert to its outbox, then the gateway died before the plugin
+    marked it published (the window between the two transactions)."""
+
+    async def publish(self, result: PluginResult) -> None:
+        await super().publish(result)
+        raise asyncio.CancelledError
+
+
+async def test_republish_after_a_crash_carries_the_same_ids(tmp_path: Path) -> None:
+    cfg = config(tmp_path, {"power": RULE})
+    clock = Clock(utc(2026, 11, 24, 12))
+    first = KilledAfterPublish()
+    plugin = await started(cfg, first, clock)
+    with pytest.raises(asyncio.CancelledError):
+        await feed(plugin, first, series(utc(2026, 11, 24, 0), [4.0, 4.0]))
+    await plugin.stop()
+    again = FakeContext()
+    plugin = await started(cfg, again, clock)
+    await plugin.stop()
+    ids = [(a["alert_id"], a["msg_id"], a["state"]) for a in first.alerts() + again.alerts()]
+    # the first row of a fresh alert_log table has id 1
+    assert ids == [(1, "alert:1:raised", "raised"), (1, "alert:1:raised", "raised")]

@@ -119,7 +119,7 @@ async def test_gas_after_the_heating_clock(tmp_path: Path) -> None:
         ("raised", "2026-11-25T12:00:00+01:00", "2026-11-25T14:00:00+01:00"),
         ("cleared", "2026-11-25T15:00:00+01:00", "2026-11-25T17:00:00+01:00"),
     ]
-    assert ctx.alerts()[0]["value"] == 3.0 and ctx.alerts()[0]["unit"] == "Smc"
+    assert ctx.alerts()[0]["value"] == 3.0 and ctx.alerts()[0]["unit"] == "Smc/h"
     await plugin.stop()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.alerts.lifecycle import Transition
+from gateway.alerts.texts import what
 from tests.gateway.alerts.helpers import (
     Clock,
     FakeContext,
@@ -38,7 +40,9 @@ async def test_raise_once_while_hovering_then_clear(tmp_path: Path) -> None:
     raised, cleared = ctx.alerts()
     assert raised["value"] == 3.2 and raised["limit"] == 3.0 and raised["severity"] == "critical"
     assert cleared["peak"] == 3.5 and cleared["value"] == 2.2
-    assert raised["backfill"] is False and raised["unit"] == "kWh"
+    # value, limit and peak are average power: kW (the channel's energy unit is kWh)
+    assert raised["backfill"] is False and raised["unit"] == "kW"
+    assert raised["channel_unit"] == "kWh"
     await plugin.stop()
 
 
@@ -101,4 +105,29 @@ async def test_fall_back_night_repeated_hour(tmp_path: Path) -> None:
         ("raised", "2026-10-25T02:45:00+02:00", "2026-10-25T02:15:00+01:00"),
         ("cleared", "2026-10-25T02:15:00+01:00", "2026-10-25T02:45:00+01:00"),
     ]
+    await plugin.stop()
+
+
+async def test_below_limit_is_worded_as_below(tmp_path: Path) -> None:
+    ctx = FakeContext()
+    rule = {"kind": "threshold", "device": "dev1", "channel": "el1", "above": 5.0,
+            "below": 1.0, "hysteresis": 0.2, "for_intervals": 2}
+    plugin = await started(config(tmp_path, {"low": rule}), ctx, Clock(utc(2026, 11, 24, 12)))
+    # 0.5, 0.4 below 1.0 -> raised at 01:00Z; 0.9 breach, 1.1 hold (< 1.2), 1.3 and 1.5
+    # normal -> cleared at 02:00Z. Worst value: 0.4 (farthest under the limit).
+    await feed(plugin, ctx, series(utc(2026, 11, 24, 0),
+                                   [2.0, 2.0, 0.5, 0.4, 0.9, 1.1, 1.3, 1.5]))
+    assert times(ctx.alerts()) == [
+        ("raised", "2026-11-24T01:30:00+01:00", "2026-11-24T02:00:00+01:00"),
+        ("cleared", "2026-11-24T02:30:00+01:00", "2026-11-24T03:00:00+01:00"),
+    ]
+    raised, cleared = ctx.alerts()
+    assert raised["message"] == "Average power 0.40 kW below the limit of 1.00 kW"
+    assert cleared["message"] == ("Back to normal. While active: Average power 0.40 kW below "
+                                  "the limit of 1.00 kW")
+    assert raised["unit"] == "kW"
+    t = Transition("raised", "low|dev1|el1", "low", "scuola", "dev1", "el1",
+                   utc(2026, 11, 24, 1), utc(2026, 11, 24, 0, 30), 0.4, 1.0)
+    assert what(t, plugin.rules["low"], "it", "kWh") == \
+        "Potenza media 0,40 kW sotto la soglia di 1,00 kW"
     await plugin.stop()
