@@ -43,9 +43,14 @@ class ModbusPlugin:
     schedule_s: int | None = None
 
     @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> list[str]:
-        """Problems in ``[plugins.modbus]`` (maps included), each starting with its key path."""
-        return parse_settings(config)[1]
+    def validate_config(cls, config: dict[str, Any],
+                        sites: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        """Problems in ``[plugins.modbus]`` (maps included), each starting with its key path;
+        with `sites` (as ``context.sites()`` gives them) device sites are checked too."""
+        problems = parse_settings(config)[1]
+        if problems or sites is None:
+            return problems
+        return cls._site_problems(config, sites)
 
     @staticmethod
     def registry_entries(config: dict[str, Any], plugin_name: str = "modbus"
@@ -96,24 +101,21 @@ class ModbusPlugin:
         await self._register_devices()
         await self._seed_last_registers()
 
-    @classmethod
-    def referenced_sites(cls, config: dict[str, Any]) -> list[tuple[str, str]]:
-        """(key path, site) of every device that names a site, for the config check."""
+    @staticmethod
+    def _site_problems(config: dict[str, Any], sites: dict[str, Any]) -> list[str]:
+        # A misspelt site would send readings upstream under a site nobody configured,
+        # banded by another site's calendar.
         settings, _ = parse_settings(config)
-        if settings is None:
-            return []
-        return [(f"buses[{i}].devices[{j}].site", dev.site)
-                for i, bus in enumerate(settings.buses)
-                for j, dev in enumerate(bus.devices) if dev.site is not None]
+        return [f"buses[{i}].devices[{j}].site: {dev.site!r} is not one of the [sites] tables "
+                f"({', '.join(sorted(sites))}); correct it or add [sites.{dev.site}]"
+                for i, bus in enumerate(settings.buses if settings else ())
+                for j, dev in enumerate(bus.devices)
+                if dev.site is not None and dev.site not in sites]
 
     async def _register_devices(self) -> None:
-        known = self.context.sites()
-        for key, site in self.referenced_sites(self.config):
-            if site not in known:
-                # readings would go upstream under a site nobody configured, banded by
-                # another site's calendar
-                raise PluginError(f"{key}: site {site!r} is not one of the [sites] tables "
-                                  f"({', '.join(sorted(known))})", key=key)
+        problems = self._site_problems(self.config, self.context.sites())
+        if problems:
+            raise PluginError("; ".join(problems), key="plugins.modbus")
         register = getattr(self.context, "register_device", None)
         entries = self.registry_entries(self.config, self.context.name)
         if register is None:

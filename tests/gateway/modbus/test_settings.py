@@ -118,3 +118,15 @@ channels = {{ total = "pv" }}
         "plugins.modbus.buses[0].devices[0].map",
         f"{tmp_path / 'inverter.toml'}: registers.total.type: 'float' is not one of "
         "float32, int32, uint32, int16, uint16")]
+
+
+def test_device_sites_are_checked_against_the_configured_sites() -> None:
+    options = {"buses": [bus(devices=[
+        {"name": "m", "unit": 1, "map": "sdm630", "site": "scoula",
+         "channels": {"import_energy": "imp"}},
+        {"name": "n", "unit": 2, "map": "sdm120", "site": "scuola",
+         "channels": {"import_energy": "pv"}}])]}
+    assert ModbusPlugin.validate_config(options) == []
+    assert ModbusPlugin.validate_config(options, {"scuola": {}, "palestra": {}}) == [
+        "buses[0].devices[0].site: 'scoula' is not one of the [sites] tables (palestra, "
+        "scuola); correct it or add [sites.scoula]"]
