@@ -8,6 +8,7 @@ Sync functions for use inside ``db.write`` / ``db.read``:
     record_result(conn, device_id, cmd_id, status, detail, *, now=None) -> bool
     list_commands(conn, device_id=None, *, limit=100) -> list[dict]
     results_since(conn, seq, *, limit=100) -> list[dict]   # finished commands, result_seq > seq
+    find_command(conn, device_id, *, ref=None, cmd_id=None) -> dict | None   # newest match
 
 Delivery is at least once: a command is carried by ACKs (state ``sent``) until its
 COMMAND_RESULT arrives, at most once per TCP connection (the connection passes the ids it already
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_PENDING",
     "MAX_PER_ACK",
     "CommandError",
+    "find_command",
     "list_commands",
     "pending_commands",
     "queue_command",
@@ -206,6 +208,26 @@ def results_since(conn: sqlite3.Connection, seq: int, *,
     return [{"device_id": r[0], "cmd_id": r[1], "name": r[2], "params": json.loads(r[3]),
              "state": r[4], "result": json.loads(r[5]) if r[5] else None, "ref": r[6],
              "result_seq": r[7], "updated_at": r[8]} for r in rows]
+
+
+def find_command(conn: sqlite3.Connection, device_id: int | str, *, ref: str | None = None,
+                 cmd_id: int | None = None) -> dict[str, Any] | None:
+    """The newest command of a device with requester id `ref` (or wire id `cmd_id`), or None.
+
+    Dict: id (the row's own id, unique for ever), cmd_id, name, params, state, result,
+    result_seq. Used to recognise a command the platform's broker delivered twice.
+    """
+    if (ref is None) == (cmd_id is None):
+        raise ValueError("find_command: give exactly one of ref and cmd_id")
+    col, val = ("ref", ref) if ref is not None else ("cmd_id", cmd_id)
+    r = conn.execute(
+        "SELECT id, cmd_id, name, params, state, result, result_seq FROM commands "
+        f"WHERE device_id = ? AND {col} = ? ORDER BY id DESC LIMIT 1",
+        (format_device_id(device_id), val)).fetchone()
+    if r is None:
+        return None
+    return {"id": r[0], "cmd_id": r[1], "name": r[2], "params": json.loads(r[3]),
+            "state": r[4], "result": json.loads(r[5]) if r[5] else None, "result_seq": r[6]}
 
 
 def list_commands(conn: sqlite3.Connection, device_id: int | str | None = None, *,

@@ -22,9 +22,10 @@ from typing import Any
 from gateway.outbox import backlog
 from gateway.store.db import Database
 
-__all__ = ["STATUS_FILE", "Health", "StatusReport", "read_status"]
+__all__ = ["STATUS_FILE", "Health", "StatusReport", "read_status", "used_bytes"]
 
 STATUS_FILE = "status.json"
+WARN_FRACTION = 0.8     # of storage.max_db_mb: warn while there is still room to act
 
 log = logging.getLogger("gateway.health")
 
@@ -35,8 +36,11 @@ class Health:
     """Collects a snapshot from named sources; the `run` task keeps status.json fresh."""
 
     def __init__(self, db: Database, state_dir: Path, *, interval_s: float = 5.0,
-                 sources: dict[str, Source] | None = None) -> None:
+                 sources: dict[str, Source] | None = None,
+                 max_db_bytes: int | None = None) -> None:
         self.db = db
+        self.max_db_bytes = max_db_bytes
+        self.size_warning = False       # used bytes >= WARN_FRACTION of the cap
         self.path = Path(state_dir) / STATUS_FILE
         self.interval_s = interval_s
         self.sources: dict[str, Source] = dict(sources or {})
@@ -69,9 +73,37 @@ class Health:
         except sqlite3.Error as exc:
             pending = None
             log.warning("outbox backlog unavailable", extra={"error": repr(exc)})
-        return {"path": str(self.db.path), "size_bytes": size, "commits": self.db.commits,
-                "last_commit_age_s": None if last is None else round(time.monotonic() - last, 3),
-                "outbox_backlog": pending}
+        out: dict[str, Any] = {
+            "path": str(self.db.path), "size_bytes": size, "commits": self.db.commits,
+            "last_commit_age_s": None if last is None else round(time.monotonic() - last, 3),
+            "outbox_backlog": pending}
+        if self.max_db_bytes is not None:
+            out.update(await self._cap(self.max_db_bytes))
+        return out
+
+    async def _cap(self, cap: int) -> dict[str, Any]:
+        """Use of the size cap, measured as the writer measures it (pages in use); logs once
+        per crossing of WARN_FRACTION, up or down."""
+        try:
+            used = await self.db.read(used_bytes)
+        except sqlite3.Error as exc:
+            log.warning("database size unavailable", extra={"error": repr(exc)})
+            return {"cap_bytes": cap, "used_bytes": None}
+        fraction = used / cap
+        warn = fraction >= WARN_FRACTION
+        if warn != self.size_warning:
+            self.size_warning = warn
+            fields = {"used_bytes": used, "cap_bytes": cap,
+                      "used_pct": round(100 * fraction, 1)}
+            if warn:
+                log.warning("database above 80% of its size cap: at the cap new frames are "
+                            "refused", extra={**fields, "hint": "check the outbox backlog "
+                            "and readings_held, or raise storage.max_db_mb (docs/GATEWAY.md, "
+                            "Sizing)"})
+            else:
+                log.info("database back below 80% of its size cap", extra=fields)
+        return {"cap_bytes": cap, "used_bytes": used,
+                "used_pct": round(100 * fraction, 1), "size_warning": warn}
 
     def _rate(self, now: float, ingest: dict[str, Any]) -> float | None:
         frames = ingest.get("frames_received")
@@ -112,6 +144,13 @@ class Health:
             await self.write()
         except OSError as exc:
             log.error("cannot write status file", extra={"error": str(exc)})
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes in pages that hold data (free pages excluded): what the size cap compares."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return int((pages - free) * conn.execute("PRAGMA page_size").fetchone()[0])
 
 
 def _write_atomic(path: Path, snap: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Structured logs on stdout for journald: key=value lines (default) or JSON lines.
 
 Every ``extra={...}`` field of a log call becomes a key; messages stay short and constant so
-``journalctl -u meterkit-gateway | grep 'msg="frame rejected"'`` works. No timestamps are
+``journalctl -u meterkit-gateway | grep 'msg="frame dropped'`` finds every dropped frame (the
+message ends with the reason: ``frame dropped: bad_tag``). No timestamps are
 dropped: journald adds its own, but the ``ts`` key keeps files and pipes readable too.
 """
 

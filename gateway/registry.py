@@ -43,9 +43,11 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import re
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,7 @@ from gateway.store.keybox import KeyBox, KeyBoxError
 
 __all__ = [
     "CHANNEL_KINDS",
+    "CHANNEL_UNITS",
     "Device",
     "KeyState",
     "PreviousKey",
@@ -76,12 +79,15 @@ __all__ = [
     "reserve_downlink_counters",
     "restore_key_state",
     "update_device",
+    "channels_from_pairs",
     "validate_channels",
 ]
 
 log = logging.getLogger("gateway.registry")
 
 CHANNEL_KINDS = ("electric", "gas")
+# Register units a channel of each kind may declare (the wire's units, protocol §5.2).
+CHANNEL_UNITS = {"electric": ("Wh", "Wh_export", "pulse"), "gas": ("L", "pulse")}
 _BOARD_ID = re.compile(r"^[0-9a-f]{8}$")
 _PLUGIN_ID = re.compile(r"^[a-z0-9_.-]+:[A-Za-z0-9_.:-]+$")
 _UINT32_MAX = 0xFFFFFFFF
@@ -179,15 +185,24 @@ def format_device_id(device_id: int | str) -> str:
 
 
 def validate_channels(channels: dict[Any, Any]) -> dict[str, dict[str, Any]]:
-    """Check a channel map (index → {name, kind, unit, ...}) and return it with text keys."""
+    """Check a channel map (index → {name, kind, unit, ...}) and return it with text keys.
+
+    Refused here, at registration, rather than by the normaliser after readings arrived: a
+    unit that does not fit the kind (``gas`` in ``Wh``), a ``pulse`` channel without a
+    positive ``factor`` (litres or Wh per pulse), a non-positive factor, a bad ``modulus``,
+    and two keys naming the same channel index (``0`` and ``"0"``).
+    """
     if not isinstance(channels, dict):
         raise RegistryError(f"must be an object, got {type(channels).__name__}",
                             field="channels", value=channels)
     out: dict[str, dict[str, Any]] = {}
     names: set[str] = set()
     for raw_key, spec in channels.items():
-        key = str(raw_key)
+        key = _channel_key(raw_key)
         where = f"channels.{key}"
+        if key in out:
+            raise RegistryError(f"channel index {key} is given twice; each index once",
+                                field=where, value=raw_key)
         if not isinstance(spec, dict):
             raise RegistryError(f"must be an object, got {type(spec).__name__}", field=where,
                                 value=spec)
@@ -203,8 +218,63 @@ def validate_channels(channels: dict[Any, Any]) -> dict[str, dict[str, Any]]:
         if kind not in CHANNEL_KINDS:
             raise RegistryError(f"'kind' must be one of {CHANNEL_KINDS}, got {kind!r}",
                                 field=f"{where}.kind", value=kind)
+        _check_calibration(spec, kind, where)
         out[key] = dict(spec)
     return out
+
+
+def channels_from_pairs(pairs: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """(index, spec) pairs (e.g. repeated ``--channel`` options) → a checked channel map.
+
+    Unlike ``dict(pairs)``, an index given twice is an error instead of the later one silently
+    replacing the earlier.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for raw_key, spec in pairs:
+        key = _channel_key(raw_key)
+        if key in out:
+            raise RegistryError(f"channel index {key} is given twice; each index once",
+                                field=f"channels.{key}", value=raw_key)
+        out[key] = spec
+    return validate_channels(out)
+
+
+def _channel_key(raw_key: Any) -> str:
+    """A board channel index as canonical decimal text (0..255); a plugin's channel name."""
+    if isinstance(raw_key, bool):
+        raise RegistryError("channel index must be 0..255 or a name, got a boolean",
+                            field="channels", value=raw_key)
+    key = str(raw_key).strip()
+    if isinstance(raw_key, int) or key.isdigit():
+        index = int(key)
+        if not 0 <= index <= 255:
+            raise RegistryError(f"channel index {index} is out of range (the wire carries "
+                                "0..255)", field=f"channels.{key}", value=raw_key)
+        return str(index)   # "01" and 1 are the channel the board sends as "1"
+    if not key:
+        raise RegistryError("channel key is empty", field="channels", value=raw_key)
+    return key
+
+
+def _check_calibration(spec: dict[str, Any], kind: str, where: str) -> None:
+    unit = spec.get("unit")
+    if unit is not None and unit not in CHANNEL_UNITS[kind]:
+        raise RegistryError(f"unit {unit!r} does not fit kind {kind!r} (expected one of "
+                            f"{', '.join(CHANNEL_UNITS[kind])})", field=f"{where}.unit",
+                            value=unit)
+    factor = spec.get("factor")
+    if factor is None and unit == "pulse":
+        raise RegistryError("a pulse channel needs 'factor' (Wh or litres per pulse, e.g. "
+                            "1:gas:gas:pulse:10 for 10 L/pulse)", field=f"{where}.factor")
+    if factor is not None and (isinstance(factor, bool) or not isinstance(factor, int | float)
+                               or not math.isfinite(factor) or factor <= 0):
+        raise RegistryError(f"'factor' must be a positive number, got {factor!r}",
+                            field=f"{where}.factor", value=factor)
+    if "modulus" in spec:
+        modulus = spec["modulus"]
+        if modulus is not None and (type(modulus) is not int or modulus < 2):
+            raise RegistryError(f"'modulus' must be null (never wraps) or an integer >= 2, "
+                                f"got {modulus!r}", field=f"{where}.modulus", value=modulus)
 
 
 def _check_key(device_id: str, key: bytes | None) -> None:

@@ -6,6 +6,8 @@ stops: ingest stops accepting and ACKs what is committed, the writer commits its
 normaliser catches up, plugins drain their queues and stop, the uplink waits for in-flight
 PUBACKs, the status file says "stopped", the database is checkpointed and closed; exit 0.
 A component that crashes takes the TaskGroup down: exit 1, and systemd restarts the service.
+A start that fails for a known environmental reason (database, secret, port) raises
+StartupError instead: `meterkit gateway run` prints it in one line and exits 2.
 SIGUSR1 logs the health snapshot (also in <state_dir>/status.json).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -27,13 +30,13 @@ from gateway.normaliser import Normaliser
 from gateway.plugins.host import PluginHost
 from gateway.plugins.runner import Backoff
 from gateway.store import series as _series  # noqa: F401  (registers the series tables)
-from gateway.store.db import Database
-from gateway.store.keybox import KeyBox
+from gateway.store.db import Database, StorageError
+from gateway.store.keybox import KeyBox, KeyBoxError
 from gateway.store.retention import Retention, RetentionPolicy
 from gateway.uplink.publisher import Publisher
 from gateway.writer import Writer
 
-__all__ = ["Gateway", "run_gateway"]
+__all__ = ["Gateway", "StartupError", "run_gateway"]
 
 log = logging.getLogger("gateway.service")
 
@@ -48,6 +51,19 @@ class Component:
     run: Callable[[], Awaitable[Any]]
     stop: Callable[[], Awaitable[Any]] | None
     task: asyncio.Task[Any] | None = None
+
+
+class StartupError(Exception):
+    """The service cannot start for a reason in its environment or config, not a bug: the
+    database or secret cannot be opened, the port is taken. `hint` says what to do."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message + (f"; {hint}" if hint else ""))
+        self.hint = hint
+
+
+_AS_SERVICE_USER = ("the service runs as user meterkit: check the path exists and is owned by "
+                    "it, and run manual commands as `sudo -u meterkit meterkit gateway ...`")
 
 
 class Gateway:
@@ -72,10 +88,24 @@ class Gateway:
 
     async def run(self) -> int:
         cfg = self.config
-        self.db = db = await Database.open(cfg.gateway.db_path,
-                                           synchronous=cfg.storage.synchronous)
         try:
-            await self._build(db)
+            self.db = db = await Database.open(cfg.gateway.db_path,
+                                               synchronous=cfg.storage.synchronous)
+        except (StorageError, sqlite3.Error, OSError) as exc:
+            raise StartupError(f"database: {exc}", hint=_AS_SERVICE_USER) from exc
+        try:
+            try:
+                await self._build(db)
+            except KeyBoxError as exc:
+                raise StartupError(f"gateway secret: {exc}", hint=_AS_SERVICE_USER) from exc
+            except (StorageError, sqlite3.Error) as exc:
+                raise StartupError(f"database: {exc}", hint=_AS_SERVICE_USER) from exc
+            except OSError as exc:   # the ingest bind is the only other I/O of the start
+                raise StartupError(
+                    f"cannot listen on {cfg.ingest.host}:{cfg.ingest.port}: "
+                    f"{exc.strerror or exc}",
+                    hint="another process holds the port (`ss -ltnp`), or change ingest.port "
+                         "/ ingest.host") from exc
             await self._supervise()
         finally:
             await db.close()
@@ -97,9 +127,11 @@ class Gateway:
                           backoff=self.plugin_backoff)
         normaliser = Normaliser(db, cfg, committed=writer.committed, sink=host, on_outbox=wake)
         self.health = health = Health(db, cfg.gateway.state_dir,
-                                      interval_s=cfg.gateway.status_interval_s)
-        retention = Retention(db, RetentionPolicy(keep_days=cfg.storage.retention_days,
-                                                  raw_days=cfg.storage.raw_days))
+                                      interval_s=cfg.gateway.status_interval_s,
+                                      max_db_bytes=cfg.storage.max_db_mb * 2**20)
+        retention = Retention(db, RetentionPolicy(
+            keep_days=cfg.storage.retention_days, raw_days=cfg.storage.raw_days,
+            outbox_days=cfg.storage.outbox_keep_days))
         health.sources.update({
             "retention": retention.snapshot,
             "ingest": ingest.stats.snapshot,
@@ -196,9 +228,13 @@ def _sync(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:
 
 
 async def run_gateway(config: Config) -> int:
-    """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if a component crashed."""
+    """Run until SIGTERM/SIGINT; 0 after a clean drain, 1 if a component crashed.
+
+    A :class:`StartupError` propagates: the caller reports it in one line (exit 2)."""
     try:
         return await Gateway(config).run()
-    except Exception as exc:  # a crashed component: one structured record, then exit 1
+    except StartupError:
+        raise
+    except Exception as exc:  # a crashed component (a bug): one record with the traceback
         log.critical("gateway crashed", exc_info=exc, extra={"error": repr(exc)})
         return 1

@@ -5,7 +5,8 @@ the usual Italian indicator for heating). A heating intensity can be normalised 
 degree days: kWh/m² × GG_ref / GG_period (the same ratio-of-sums normalisation as seeds 003/004).
 
 Reference: seed 004 Table 1 (ARPA Lombardia 2004), mean heating need EPH in kWh/(m²·year) by
-building type and construction period.
+building type and construction period; the deviation is reported as the ratio of the building's
+kWh/m² (weather-normalised when degree days are known) to the reference, 1.0 = on the table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-__all__ = ["Building", "BenchmarkError", "intensity", "rank_fleet", "reference_eph"]
+from gateway.analysis.errors import AnalysisError
+
+__all__ = ["Building", "BenchmarkError", "deviation", "intensity", "rank_fleet", "reference_eph"]
 
 PERIODS = ((None, 1918), (1919, 1945), (1946, 1961), (1962, 1971), (1972, 1981), (1982, 1991),
            (1992, None))
@@ -25,13 +28,13 @@ REFERENCE_EPH_LOMBARDIA_2004: dict[str, tuple[int, ...]] = {
 }
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(AnalysisError):
     """A building's data cannot be benchmarked; `building` and `field` say where."""
 
     def __init__(self, building: str, field_name: str, value: object, expected: str) -> None:
-        super().__init__(f"{building}.{field_name}: {value!r} (expected {expected})")
+        super().__init__("cannot be benchmarked", input=building, field=field_name,
+                         value=value, expected=expected)
         self.building = building
-        self.field = field_name
 
 
 def reference_eph(building_type: str, year_built: int) -> float:
@@ -106,8 +109,20 @@ def rank_fleet(buildings: list[Building], *, key: str = "kwh_per_m2") -> list[di
             lower = sum(1 for other, _, _ in items if other < value)
             rows.append({
                 "building": b.name, "category": category, key: value,
-                "rank": lower + 1, "of": n,
+                "rank": lower + 1, "of": n, "energy_kwh": b.energy_kwh,
+                "degree_days": b.degree_days,
                 "percentile": 0.0 if n == 1 else 100.0 * lower / (n - 1),
-                "reference_kwh_per_m2": values.get("reference_kwh_per_m2"),
+                **{k: v for k, v in values.items() if k != key},
+                **deviation(values),
             })
     return rows
+
+
+def deviation(values: dict[str, float | None]) -> dict[str, object]:
+    """Intensity / reference, both kWh/m²·yr: weather-normalised when the inputs allow it."""
+    ref = values.get("reference_kwh_per_m2")
+    basis = "kwh_per_m2_normalised" if values.get("kwh_per_m2_normalised") is not None \
+        else "kwh_per_m2"
+    own = values.get(basis)
+    return {"ratio_to_reference": own / ref if ref and own is not None else None,
+            "ratio_basis": basis if ref else None}

@@ -3,53 +3,80 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import sys
 import tomllib
-from collections import defaultdict
-from datetime import date, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 __all__ = ["register_economics"]
 
-FINANCE_EPILOG = """\
+EX = "gateway/analysis/examples"
+
+FINANCE_EPILOG = f"""\
+Flows: F0 = -I0; Fy = savings x (1+energy_escalation)^(y-1) - maintenance_change x
+(1+inflation)^(y-1) + incentives paid in year y, for y = 1..life_years.
+NPV = sum Fy / (1+i)^t (t = y, or y - 0.5 with --timing mid); IRR: NPV = 0 (none or several
+roots: no number, a reason); TRS / TRA: fractional years where the cumulative (discounted)
+flows turn >= 0; IP = NPV / I0; CCE = (I0 x CRF(i, n) + maintenance) / kWh saved per year,
+CRF = i / (1 - (1+i)^-n). WACC = Kd x D/(D+E) x (1 - tax) + Ke x E/(D+E) (seed 003).
+Financing: annuity = P x r / (1 - (1+r)^-n); DSCR_y = Fy / annuity; LLCR = PV(Fy, r) / P.
+
 Input (TOML), one [[measure]] per measure:
   [[measure]]
   name = "boiler"            investment = 161550     life_years = 20
   annual_savings = 26861     maintenance_change = 1750
-  energy_escalation = 0.0    inflation = 0.0         energy_saved_kwh = 310000
+  energy_escalation = 0.0    inflation = 0.0
+  energy_saved_kwh = 310000  (or per carrier: energy_saved_kwh = {{ natural_gas = 250000,
+                              electricity = 60000 }} -> CO2 and primary energy avoided)
   [[measure.tax_deduction]]  eligible_cost = 100000  rate = 0.55  cap = 30000  years = 10
+  [[measure.conto_termico]]  eligible_cost = 70739   share = 0.4  years = 5
   [[measure.incentive]]      name = "tee"  annual_amount = 1895  years = 7  annual_change = -0.01
-  [financing]                debt_share = 0.8  loan_rate = 0.0382  loan_years = 15  (optional)
-Example:
-  meterkit analyze finance gateway/analysis/examples/finance_measures.toml --rate 0.04
+  [financing]  debt_share = 0.8  loan_rate = 0.0382  loan_years = 15  min_dscr = 1.2
+               cost_of_equity = 0.09  tax_rate = 0.279   (optional: discount at the WACC)
+  [factors.co2_kg_per_kwh]   electricity = 0.467   (optional overrides, docs/ANALYSIS.md)
+Incentives are paid from start_year (>= 1) and must end within life_years.
+Examples:
+  meterkit analyze finance {EX}/finance_measures.toml --rate 0.03
+  meterkit analyze finance {EX}/finance_genova_scenario1.toml --json
 """
 
-BENCHMARK_EPILOG = """\
-Input (CSV with a header): name,category,floor_area_m2,energy_kwh and optionally
-heated_volume_m3,degree_days,reference_degree_days,building_type,year_built
+BENCHMARK_EPILOG = f"""\
+kWh/m2 = energy / floor area; normalised kWh/m2 = kWh/m2 x GG_ref / GG_period;
+Wh/(m3 GG) = 1000 x energy / (heated volume x GG_period). Deviation from the reference =
+kWh/m2 / reference kWh/m2 (1.20 = 20 % above seed 004's table). Percentile = share of the other
+buildings of the category that use less per unit (0 = best).
+
+Input (CSV with a header): name,category,floor_area_m2 and either energy_kwh (a yearly total)
+or usage (a usage CSV start,end,value,unit as for `analyze baseline`, path relative to this
+file: summed to kWh, Smc at 9.42 kWh/Smc PCI), plus optionally heated_volume_m3, degree_days,
+temperature (a temperature CSV timestamp,temperature_c: degree days at 20 C over the zone's
+heating season), zone, reference_degree_days, building_type, year_built
 (building_type: detached_1_2_units, small_block_3_15_units, block_16_30_units,
-tower_31_plus_units — seed 004's reference table).
-Example:
-  meterkit analyze benchmark gateway/analysis/examples/benchmark_buildings.csv --json
+tower_31_plus_units - seed 004's reference table).
+Examples:
+  meterkit analyze benchmark {EX}/benchmark_buildings.csv --json
+  meterkit analyze benchmark {EX}/benchmark_monitored.csv --key wh_per_m3_gg
 """
 
-CER_EPILOG = """\
-Inputs: a community TOML ([[plant]] id, kw, commissioned = 2025-03-01, region, pv,
-capital_grant; zonal_price_eur_mwh; arera_refund_eur_mwh; members) and two CSV files of
-quarter-hour energy with columns timestamp,id,kwh (ISO 8601 with offset, e.g.
-2026-06-01T12:00:00+02:00): production fed in per plant, withdrawals per member.
+CER_EPILOG = f"""\
+Each hour h: shared_h = min(sum of fed in_h, sum of withdrawn_h), each after summing its four
+quarter hours; allocated to plants oldest first. Premium (plants commissioned on or after
+tariff.premium_from, default 2021-12-16): TIP = min(cap, base + max(0, 180 - Pz)) + bonus,
+x (1 - F) with a capital grant; refund = shared x arera_refund_eur_mwh. Every plant and member
+needs the quarter hours :00 :15 :30 :45 of every hour from the first to the last hour.
+
+Inputs: a community TOML (name; zonal_price_eur_mwh; arera_refund_eur_mwh; members = [ids];
+[[plant]] id, kw, commissioned = 2025-03-01, region, pv, capital_grant; optional [tariff]
+overrides: bands, pz_reference, bonus_north, bonus_centre, excess_threshold,
+excess_threshold_with_grant, max_grant_reduction, max_grant, premium_from, existing_kw_limit)
+and two CSV files of quarter-hour energy with columns timestamp,id,kwh (ISO 8601 with offset,
+e.g. 2026-06-01T12:00:00+02:00): production fed in per plant, withdrawals per member.
 Example:
-  meterkit analyze cer gateway/analysis/examples/cer_community.toml \\
-      --fed-in gateway/analysis/examples/cer_fed_in.csv \\
-      --withdrawn gateway/analysis/examples/cer_withdrawn.csv
+  meterkit analyze cer {EX}/cer_community.toml \\
+      --fed-in {EX}/cer_fed_in.csv --withdrawn {EX}/cer_withdrawn.csv
 """
 
-
-class InputError(Exception):
-    """A problem in an input file: `where` is file and key/row, `hint` what to do."""
+Handler = Callable[[argparse.Namespace], int]
 
 
 def register_economics(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -58,10 +85,11 @@ def register_economics(sub: argparse._SubParsersAction) -> None:  # type: ignore
                        description="Cash-flow evaluation of efficiency measures.",
                        epilog=FINANCE_EPILOG, formatter_class=fmt)
     p.add_argument("input", type=Path, help="TOML file of measures")
-    p.add_argument("--rate", type=float, default=0.04,
-                   help="discount rate, e.g. 0.04 for 4 %% (default: 0.04, seed 003 WACC)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="discount rate, e.g. 0.04 for 4 %% (default: the WACC of [financing] "
+                        "when it has cost_of_equity and tax_rate, else 0.04, seed 003's WACC)")
     p.add_argument("--timing", choices=("end", "mid"), default="end",
-                   help="yearly flows at end of year (default) or mid-year")
+                   help="yearly flows at end of year (default) or mid-year (t - 0.5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_guard(_finance))
 
@@ -86,27 +114,27 @@ def register_economics(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.set_defaults(handler=_guard(_cer))
 
 
-def _guard(fn):  # type: ignore[no-untyped-def]
-    """Turn every input problem into one clear line on stderr and exit code 1."""
+def _guard(fn: Handler) -> Handler:
+    """Every input problem becomes exit status 1 and the structured error (text or JSON)."""
 
     def handler(args: argparse.Namespace) -> int:
         # imported here so that building the `meterkit` parser never loads numpy
-        from gateway.analysis.benchmark import BenchmarkError
-        from gateway.analysis.cer import CerError
-        from gateway.analysis.finance import FinanceError
+        from gateway.analysis.errors import AnalysisError
+        from gateway.analysis.render import emit_error
 
         try:
             return fn(args)
-        except (InputError, FinanceError, BenchmarkError, CerError, KeyError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+        except AnalysisError as exc:
+            err = exc
         except OSError as exc:
-            print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
-            return 1
+            err = AnalysisError("cannot read the file", input=str(exc.filename),
+                                value=exc.strerror, hint="check the path and permissions")
         except tomllib.TOMLDecodeError as exc:
-            print(f"error: {args.__dict__.get('input') or args.community}: {exc}",
-                  file=sys.stderr)
-            return 1
+            path = getattr(args, "input", None) or args.community
+            err = AnalysisError(f"not valid TOML: {exc}", input=str(path),
+                                hint="see --help for the input format")
+        emit_error(err.as_dict() | {"message_full": str(err)}, as_json=args.json)
+        return 1
 
     return handler
 
@@ -116,190 +144,120 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-def _need(table: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
-    if key not in table:
-        raise InputError(f"{where}.{key}: missing (see --help for the input format)")
-    value = table[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise InputError(f"{where}.{key}: {value!r} has the wrong type (expected a number)")
-    return value
-
-
 def _finance(args: argparse.Namespace) -> int:
-    from gateway.analysis.finance import Incentive, Measure, evaluate, tax_deduction
-    from gateway.analysis.financing import coverage_ratios
+    from gateway.analysis.finance import evaluate
+    from gateway.analysis.finance_inputs import read_finance
+    from gateway.analysis.financing import coverage_ratios, wacc
+    from gateway.analysis.render import emit_json, print_table
 
-    doc = _load_toml(args.input)
-    measures = doc.get("measure")
-    if not isinstance(measures, list) or not measures:
-        raise InputError(f"{args.input}: no [[measure]] tables (see --help)")
+    data = read_finance(_load_toml(args.input), args.input)
+    fin = data.financing
+    wacc_value = None
+    if fin and fin.cost_of_equity is not None and fin.tax_rate is not None:
+        wacc_value = wacc(fin.loan_rate, fin.cost_of_equity, fin.debt_share, fin.tax_rate)
+    rate, source = (args.rate, "--rate") if args.rate is not None else (
+        (wacc_value, "WACC of [financing]") if wacc_value is not None else (0.04, "default"))
     results = []
-    for i, m in enumerate(measures):
-        where = f"{args.input}:measure[{i}]"
-        num = (int, float)
-        incentives = [Incentive(str(inc.get("name", "incentive")),
-                                float(_need(inc, "annual_amount", where + ".incentive", num)),
-                                int(_need(inc, "years", where + ".incentive", int)),
-                                int(inc.get("start_year", 1)), float(inc.get("annual_change", 0)))
-                      for inc in m.get("incentive", [])]
-        incentives += [
-            tax_deduction(float(_need(d, "eligible_cost", where + ".tax_deduction", num)),
-                          rate=float(d.get("rate", 0.55)), cap=d.get("cap"),
-                          years=int(d.get("years", 10)))
-            for d in m.get("tax_deduction", [])]
-        measure = Measure(
-            name=str(m.get("name", f"measure {i + 1}")),
-            investment=float(_need(m, "investment", where, num)),
-            life_years=int(_need(m, "life_years", where, int)),
-            annual_savings=float(_need(m, "annual_savings", where, num)),
-            maintenance_change=float(m.get("maintenance_change", 0.0)),
-            energy_escalation=float(m.get("energy_escalation", 0.0)),
-            inflation=float(m.get("inflation", 0.0)),
-            incentives=tuple(incentives),
-            energy_saved_kwh=m.get("energy_saved_kwh"),
-        )
-        result = evaluate(measure, args.rate, timing=args.timing)
-        financing = doc.get("financing")
-        if financing:
-            principal = measure.investment * float(financing.get("debt_share", 1.0))
+    for measure in data.measures:
+        result = evaluate(measure, rate, timing=args.timing, factors=data.factors)
+        if fin:
             result["financing"] = coverage_ratios(
-                result["flows"][1:], principal, float(_need(financing, "loan_rate", "financing",
-                                                            num)),
-                int(_need(financing, "loan_years", "financing", int)),
-                min_dscr=float(financing.get("min_dscr", 1.2)))
+                result["flows"][1:], measure.investment * fin.debt_share,  # type: ignore[index]
+                fin.loan_rate, fin.loan_years, min_dscr=fin.min_dscr)
         results.append(result)
     if args.json:
-        print(json.dumps({"discount_rate": args.rate, "measures": results}, default=str))
+        emit_json({"ok": True, "discount_rate": rate, "discount_rate_source": source,
+                   "wacc": wacc_value, "timing": args.timing,
+                   "conventions": results[0]["conventions"], "measures": results})
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Measures at {args.rate:.2%} ({args.timing} of year)")
-    for col in ("measure", "I0 €", "NPV €", "IRR", "payback", "disc. payback", "PI"):
-        table.add_column(col, justify="right" if col != "measure" else "left")
-    for r in results:
-        table.add_row(r["measure"], f"{r['investment']:,.0f}", f"{r['npv']:,.0f}",
-                      f"{r['irr']:.2%}" if r["irr"] is not None else r["irr_status"],
-                      _years(r["payback_simple"]), _years(r["payback_discounted"]),
-                      f"{r['profitability_index']:.2f}")
-    console = Console()
-    console.print(table)
+    print_table(f"Measures at {rate:.2%} ({source}, {args.timing} of year)",
+                ("measure", "I0 €", "NPV €", "IRR", "payback y", "disc. payback y", "PI"),
+                [(r["measure"], r["investment"], r["npv"],
+                  f"{r['irr']:.2%}" if r["irr"] is not None else f"none ({r['irr_status']})",
+                  r["payback_simple"], r["payback_discounted"], r["profitability_index"])
+                 for r in results], digits=2)
     for r in results:
         if r["irr_note"]:
-            console.print(f"{r['measure']}: {r['irr_note']}")
-    console.print(f"[dim]{results[0]['conventions']}[/dim]")
+            print(f"{r['measure']}: {r['irr_note']}")
+        if "financing" in r:
+            f = r["financing"]
+            print(f"{r['measure']}: instalment {f['payment']:,.0f} €/yr, DSCR min "  # type: ignore[index]
+                  f"{f['dscr_min']:.2f} mean {f['dscr_mean']:.2f}, LLCR {f['llcr']:.2f}; "  # type: ignore[index]
+                  f"years below {f['min_dscr']}: {f['years_below_min_dscr'] or 'none'}")  # type: ignore[index]
+        if "avoided" in r:
+            a = r["avoided"]
+            print(f"{r['measure']}: avoids {a['co2_kg']:,.0f} kg CO2 and "  # type: ignore[index]
+                  f"{a['primary_energy_kwh']:,.0f} kWh primary energy per year")  # type: ignore[index]
+    if wacc_value is not None:
+        print(f"WACC = {wacc_value:.3%}")
+    print(results[0]["conventions"])
     return 0
-
-
-def _years(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f} y"
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from gateway.analysis.benchmark import Building, rank_fleet
+    from gateway.analysis.benchmark import rank_fleet
+    from gateway.analysis.benchmark_inputs import read_buildings
+    from gateway.analysis.render import emit_json, print_table
 
-    buildings = []
-    with args.input.open(newline="", encoding="utf-8") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            where = f"{args.input}:{line}"
-            try:
-                buildings.append(Building(
-                    name=row["name"], category=row["category"],
-                    floor_area_m2=float(row["floor_area_m2"]), energy_kwh=float(row["energy_kwh"]),
-                    heated_volume_m3=_opt_float(row.get("heated_volume_m3")),
-                    degree_days=_opt_float(row.get("degree_days")),
-                    reference_degree_days=_opt_float(row.get("reference_degree_days")),
-                    building_type=row.get("building_type") or None,
-                    year_built=int(row["year_built"]) if row.get("year_built") else None,
-                ))
-            except KeyError as exc:
-                raise InputError(f"{where}: column {exc} missing (see --help)") from None
-            except ValueError as exc:
-                raise InputError(f"{where}: {exc} (numbers use a dot as decimal mark)") from None
-    rows = rank_fleet(buildings, key=args.key)
+    rows = rank_fleet(read_buildings(args.input), key=args.key)
     if args.json:
-        print(json.dumps({"key": args.key, "buildings": rows}))
+        emit_json({"ok": True, "key": args.key, "buildings": rows})
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Benchmark by {args.key} (rank 1 = most efficient in its category)")
-    for col in ("building", "category", args.key, "rank", "percentile", "reference kWh/m²"):
-        table.add_column(col)
-    for r in rows:
-        ref = r["reference_kwh_per_m2"]
-        table.add_row(str(r["building"]), str(r["category"]), f"{r[args.key]:.1f}",
-                      f"{r['rank']}/{r['of']}", f"{r['percentile']:.0f}",
-                      "" if ref is None else f"{ref:.0f}")
-    Console().print(table)
+    print_table(f"Benchmark by {args.key} (rank 1 = most efficient in its category)",
+                ("building", "category", args.key, "rank", "percentile", "reference kWh/m²",
+                 "vs reference"),
+                [(r["building"], r["category"], r[args.key], f"{r['rank']}/{r['of']}",
+                  r["percentile"], r["reference_kwh_per_m2"], r["ratio_to_reference"])
+                 for r in rows], digits=2)
     return 0
 
 
-def _opt_float(value: str | None) -> float | None:
-    return float(value) if value not in (None, "") else None
-
-
-def _read_series(path: Path) -> dict[str, list[tuple[datetime, float]]]:
-    series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    with path.open(newline="", encoding="utf-8") as fh:
-        for line, row in enumerate(csv.DictReader(fh), start=2):
-            try:
-                ts = datetime.fromisoformat(row["timestamp"])
-                series[row["id"]].append((ts, float(row["kwh"])))
-            except KeyError as exc:
-                raise InputError(
-                    f"{path}:{line}: column {exc} missing (timestamp,id,kwh)") from None
-            except ValueError as exc:
-                raise InputError(f"{path}:{line}: {exc}") from None
-    return series
-
-
 def _cer(args: argparse.Namespace) -> int:
-    from gateway.analysis.cer import Plant, evaluate
+    from gateway.analysis.cer import evaluate
+    from gateway.analysis.cer_config import parse_members, parse_plants, parse_price, parse_tariff
+    from gateway.analysis.cer_inputs import read_series
+    from gateway.analysis.errors import AnalysisError
+    from gateway.analysis.render import emit_json, print_kv
 
     doc = _load_toml(args.community)
-    plants = []
-    for i, p in enumerate(doc.get("plant", [])):
-        where = f"{args.community}:plant[{i}]"
-        commissioned = p.get("commissioned")
-        if not isinstance(commissioned, date):
-            raise InputError(f"{where}.commissioned: {commissioned!r} (expected a TOML date, "
-                             "e.g. commissioned = 2025-03-01)")
-        plants.append(Plant(str(_need(p, "id", where, str)), float(_need(p, "kw", where,
-                                                                         (int, float))),
-                            commissioned, str(p.get("region", "")), bool(p.get("pv", True)),
-                            float(p.get("capital_grant", 0.0))))
-    result = evaluate(
-        _read_series(args.fed_in), _read_series(args.withdrawn), plants,
-        zonal_price=float(_need(doc, "zonal_price_eur_mwh", str(args.community), (int, float))),
-        arera_refund_eur_mwh=float(_need(doc, "arera_refund_eur_mwh", str(args.community),
-                                         (int, float))),
-        members_count=len(doc.get("members", [])) or None,
-    )
+    problems: list[str] = []
+    known = {"name", "zonal_price_eur_mwh", "arera_refund_eur_mwh", "members", "plant", "tariff"}
+    problems += [f"{k}: unknown key (known: {', '.join(sorted(known))})"
+                 for k in sorted(set(doc) - known)]
+    zonal = parse_price(doc, "zonal_price_eur_mwh", "", problems)
+    refund = parse_price(doc, "arera_refund_eur_mwh", "", problems)
+    plants = parse_plants(doc.get("plant"), "plant", problems)
+    members = parse_members(doc.get("members"), "members", problems)
+    rules = parse_tariff(doc.get("tariff"), "tariff", problems)
+    if problems:
+        first = problems[0].split(":", 1)[0]
+        raise AnalysisError("; ".join(problems), input=str(args.community), field=first,
+                            hint="see `meterkit analyze cer --help` for the community file")
+    result = evaluate(read_series(args.fed_in, "fed_in"), read_series(args.withdrawn,
+                                                                      "withdrawn"),
+                      plants, zonal_price=zonal, arera_refund_eur_mwh=refund, rules=rules,
+                      members=members)
     if args.json:
-        print(json.dumps(result, default=str))
+        emit_json({"ok": True, "community": doc.get("name", args.community.stem), **result})
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"CER {doc.get('name', args.community.stem)}: {result['hours']} hours")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for label, key, fmt in (("fed in", "fed_in_kwh", "{:,.1f} kWh"),
-                            ("withdrawn", "withdrawn_kwh", "{:,.1f} kWh"),
-                            ("shared", "shared_kwh", "{:,.1f} kWh"),
-                            ("self-consumption (shared/fed in)", "self_consumption_ratio",
-                             "{:.1%}"),
-                            ("self-sufficiency (shared/withdrawn)", "self_sufficiency_ratio",
-                             "{:.1%}"),
-                            ("premium tariff", "premium_eur", "{:,.2f} €"),
-                            ("ARERA refund", "arera_refund_eur", "{:,.2f} €")):
-        table.add_row(label, fmt.format(result[key]))
-    console = Console()
-    console.print(table)
+    print_kv(f"CER {doc.get('name', args.community.stem)}: {result['hours']} hours from "
+             f"{result['first_hour']}", [
+                 ("fed in kWh", result["fed_in_kwh"]),
+                 ("withdrawn kWh", result["withdrawn_kwh"]),
+                 ("shared kWh", result["shared_kwh"]),
+                 ("self-consumption (shared/fed in) %", 100 * result["self_consumption_ratio"]),
+                 ("self-sufficiency (shared/withdrawn) %",
+                  100 * result["self_sufficiency_ratio"]),
+                 ("premium tariff €", result["premium_eur"]),
+                 ("ARERA refund €", result["arera_refund_eur"])], digits=2)
+    for pid, p in result["per_plant"].items():  # type: ignore[attr-defined]
+        note = "premium" if p["premium_eligible"] else \
+            f"refund only (commissioned before {result['premium_from']})"
+        print(f"{pid}: shared {p['shared_kwh']:,.2f} kWh, premium {p['premium_eur']:,.2f} € "
+              f"- {note}")
     rule = result["excess_rule"]
-    if rule["exceeded"]:
-        console.print(f"[yellow]shared/fed-in {rule['shared_over_fed_in']:.1%} exceeds "
-                      f"{rule['threshold']:.0%}: {rule['excess_premium_eur']:,.2f} € of premium "
-                      f"must go to non-business members or social purposes[/yellow]")
+    if rule["exceeded"]:  # type: ignore[index]
+        print(f"shared/fed-in {rule['shared_over_fed_in']:.1%} exceeds "  # type: ignore[index]
+              f"{rule['threshold']:.0%}: {rule['excess_premium_eur']:,.2f} € of premium "  # type: ignore[index]
+              "must go to non-business members or social purposes")
     return 0

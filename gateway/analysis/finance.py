@@ -16,12 +16,18 @@ from itertools import pairwise
 
 import numpy as np
 
+from gateway.analysis.conversions import DEFAULT as DEFAULT_FACTORS
+from gateway.analysis.conversions import Factors, co2_kg, primary_energy_kwh
+from gateway.analysis.errors import AnalysisError
+
 __all__ = [
     "FinanceError",
     "Incentive",
     "IrrResult",
     "Measure",
+    "avoided_per_year",
     "cash_flows",
+    "conto_termico",
     "cost_of_conserved_energy",
     "evaluate",
     "irr",
@@ -36,16 +42,12 @@ CONVENTIONS = (
 )
 
 
-class FinanceError(ValueError):
-    """An input that cannot give a meaningful number; `field` names it, `hint` says what to do."""
+class FinanceError(AnalysisError):
+    """An input that cannot give a meaningful number; `input` names it, `hint` says what to do."""
 
     def __init__(self, field_name: str, value: object, expected: str, hint: str = "") -> None:
-        msg = f"{field_name}: {value!r} is not valid (expected {expected})"
-        super().__init__(msg + (f"; {hint}" if hint else ""))
-        self.field = field_name
-        self.value = value
-        self.expected = expected
-        self.hint = hint
+        super().__init__("not a valid value", input=field_name, value=value,
+                         expected=expected, hint=hint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +76,36 @@ def tax_deduction(
     """
     if eligible_cost < 0:
         raise FinanceError("eligible_cost", eligible_cost, "a cost >= 0")
+    if not 0 <= rate <= 1:
+        raise FinanceError("rate", rate, "a share between 0 and 1, e.g. 0.55")
+    if cap is not None and cap < 0:
+        raise FinanceError("cap", cap, "a deduction cap in euros >= 0")
+    if not (isinstance(years, int) and years >= 1):
+        raise FinanceError("years", years, "whole years >= 1, e.g. 10")
     total = rate * eligible_cost
     if cap is not None:
         total = min(total, cap)
     return Incentive("tax_deduction", total / years, years)
+
+
+def conto_termico(parts: Sequence[tuple[float, float]], *, years: int = 5,
+                  start_year: int = 1) -> Incentive:
+    """Conto Termico: Σ share × eligible cost, paid in equal parts over `years`.
+
+    `parts` are (eligible cost incl. VAT, share) per intervention. Seed 003 §9: 40 % for the
+    condensing boiler with thermostatic valves (EEM3+EEM4) and for LED lighting (EEM5), 40 % for
+    the envelope (EEM1) alone, 55 % for envelope and boiler together; 5 yearly payments.
+    """
+    if not (isinstance(years, int) and years >= 1):
+        raise FinanceError("conto_termico.years", years, "whole years >= 1 (seed 003: 5)")
+    total = 0.0
+    for i, (cost, share) in enumerate(parts):
+        if not cost >= 0:
+            raise FinanceError(f"conto_termico[{i}].eligible_cost", cost, "a cost >= 0")
+        if not 0 <= share <= 1:
+            raise FinanceError(f"conto_termico[{i}].share", share, "a share between 0 and 1")
+        total += share * cost
+    return Incentive("conto_termico", total / years, years, start_year)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +121,9 @@ class Measure:
     inflation: float = 0.0                # yearly growth of maintenance costs
     incentives: tuple[Incentive, ...] = field(default_factory=tuple)
     energy_saved_kwh: float | None = None  # yearly, for the cost of conserved energy
+    # yearly final energy saved per carrier ("electricity", "natural_gas", ...): CO2 and
+    # primary energy avoided; when given, its sum is the energy for the cost of conserved energy
+    energy_saved_by_carrier: dict[str, float] = field(default_factory=dict)
 
     def validate(self) -> None:
         if not (self.investment > 0 and math.isfinite(self.investment)):
@@ -103,6 +134,19 @@ class Measure:
             value = getattr(self, rate_name)
             if not -0.5 < value < 1.0:
                 raise FinanceError(f"{self.name}.{rate_name}", value, "a yearly rate, e.g. 0.01")
+        for inc in self.incentives:
+            where = f"{self.name}.incentive {inc.name}"
+            if not (isinstance(inc.years, int) and inc.years >= 1):
+                raise FinanceError(f"{where}.years", inc.years, "whole years >= 1")
+            if not (isinstance(inc.start_year, int) and inc.start_year >= 1):
+                raise FinanceError(f"{where}.start_year", inc.start_year,
+                                   "year 1 or later (year 1 is the first year of savings)")
+            last = inc.start_year + inc.years - 1
+            if last > self.life_years:
+                raise FinanceError(f"{where}.years", inc.years,
+                                   f"payments ending by year {self.life_years} (life_years)",
+                                   f"it would run to year {last}: shorten it or extend "
+                                   "life_years, payments after the life would be lost")
 
 
 def cash_flows(measure: Measure) -> list[float]:
@@ -187,12 +231,17 @@ def _bisect(flows: Sequence[float], lo: float, hi: float, vlo: float, timing: st
     return (lo + hi) / 2
 
 
-def payback(flows: Sequence[float], rate: float | None = None) -> float | None:
+def payback(flows: Sequence[float], rate: float | None = None, *,
+            timing: str = "end") -> float | None:
     """Fractional years until the cumulative (discounted when `rate` is given) flows reach 0.
 
-    None when they never do within the flows given.
+    Discounting uses the same times as `npv` (t − 0.5 with timing="mid"); within the year where
+    the cumulative sum turns non-negative the flow is taken as spread evenly. None when the
+    cumulative flows never reach 0 within the flows given.
     """
-    disc = [f / (1.0 + rate) ** t for t, f in enumerate(flows)] if rate is not None else flows
+    times = _times(len(flows), timing)
+    disc = [f / (1.0 + rate) ** t for t, f in zip(times, flows, strict=True)] \
+        if rate is not None else list(flows)
     cumulative = disc[0]
     if cumulative >= 0:
         return 0.0
@@ -214,8 +263,13 @@ def cost_of_conserved_energy(
     return (investment * crf + maintenance_change) / energy_saved_kwh
 
 
-def evaluate(measure: Measure, rate: float, *, timing: str = "end") -> dict[str, object]:
-    """Every indicator for one measure at discount `rate`, with the conventions used."""
+def evaluate(measure: Measure, rate: float, *, timing: str = "end",
+             factors: Factors | None = None) -> dict[str, object]:
+    """Every indicator for one measure at discount `rate`, with the conventions used.
+
+    With `energy_saved_by_carrier`, also the yearly CO2 (kg) and primary energy (kWh, total and
+    non-renewable) avoided, from `factors` (default: seed 003 / DM 26/06/2015, see conversions).
+    """
     flows = cash_flows(measure)
     value = npv(rate, flows, timing=timing)
     rate_of_return = irr(flows, timing=timing)
@@ -230,14 +284,32 @@ def evaluate(measure: Measure, rate: float, *, timing: str = "end") -> dict[str,
         "irr_status": rate_of_return.status,
         "irr_note": rate_of_return.reason,
         "payback_simple": payback(flows),
-        "payback_discounted": payback(flows, rate),
+        "payback_discounted": payback(flows, rate, timing=timing),
         "trs_ratio": measure.investment / (sum(yearly) / len(yearly)) if sum(yearly) > 0 else None,
         "profitability_index": value / measure.investment,
         "conventions": CONVENTIONS + f" timing={timing}.",
     }
-    if measure.energy_saved_kwh:
+    saved = sum(measure.energy_saved_by_carrier.values()) or measure.energy_saved_kwh
+    if saved:
         result["cost_of_conserved_energy_eur_per_kwh"] = cost_of_conserved_energy(
-            measure.investment, rate, measure.life_years, measure.energy_saved_kwh,
-            measure.maintenance_change,
+            measure.investment, rate, measure.life_years, saved, measure.maintenance_change,
         )
+    if measure.energy_saved_by_carrier:
+        result["avoided"] = avoided_per_year(measure.energy_saved_by_carrier,
+                                             factors or DEFAULT_FACTORS)
     return result
+
+
+def avoided_per_year(by_carrier: dict[str, float], factors: Factors) -> dict[str, object]:
+    """CO2 and primary energy avoided each year by the final energy saved per carrier."""
+    return {
+        "energy_saved_kwh": dict(by_carrier),
+        "co2_kg": sum(co2_kg(kwh, c, factors) for c, kwh in by_carrier.items()),
+        "primary_energy_kwh": sum(primary_energy_kwh(kwh, c, "tot", factors)
+                                  for c, kwh in by_carrier.items()),
+        "primary_energy_nren_kwh": sum(primary_energy_kwh(kwh, c, "nren", factors)
+                                       for c, kwh in by_carrier.items()),
+        "factors": {"co2_kg_per_kwh": {c: factors.co2_kg_per_kwh.get(c) for c in by_carrier},
+                    "primary_energy": {c: factors.primary_energy.get(c) for c in by_carrier},
+                    "sources": list(factors.sources)},
+    }

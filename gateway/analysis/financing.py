@@ -11,7 +11,21 @@ from collections.abc import Sequence
 
 from gateway.analysis.finance import FinanceError
 
-__all__ = ["annuity_payment", "loan_schedule", "coverage_ratios"]
+__all__ = ["annuity_payment", "coverage_ratios", "loan_schedule", "wacc"]
+
+
+def wacc(cost_of_debt: float, cost_of_equity: float, debt_share: float, tax_rate: float) -> float:
+    """WACC = Kd × D/(D+E) × (1 − τ) + Ke × E/(D+E) (seed 003 §9.3).
+
+    Seed 003: Kd 3.82 %, Ke 9.00 %, D/(D+E) 80 %, τ 27.9 % (IRES 24 % + IRAP 3.9 %) → 4.0 %.
+    """
+    for name, value in (("debt_share", debt_share), ("tax_rate", tax_rate)):
+        if not 0 <= value <= 1:
+            raise FinanceError(name, value, "a share between 0 and 1, e.g. 0.8")
+    for name, value in (("cost_of_debt", cost_of_debt), ("cost_of_equity", cost_of_equity)):
+        if not -1 < value < 1:
+            raise FinanceError(name, value, "a yearly rate, e.g. 0.0382 for 3.82 %")
+    return cost_of_debt * debt_share * (1 - tax_rate) + cost_of_equity * (1 - debt_share)
 
 
 def annuity_payment(principal: float, rate: float, years: int) -> float:

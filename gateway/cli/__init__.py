@@ -2,7 +2,8 @@
 
 `register(subparsers)` builds the parsers; the handlers live in `gateway.cli.service` and
 `gateway.cli.devices` and import the heavy modules only when they run, so `--help` is instant.
-Every handler returns an exit code: 0 ok, 1 a problem the output explains, 2 usage.
+Every handler returns an exit code: 0 ok, 1 a problem the output explains, 2 usage or an
+environment problem (database, secret or port unusable by this user; one line says what to do).
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ examples:
 """
 
 
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "".join(f"  {line}\n" for line in lines)
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", default=DEFAULT_CONFIG, metavar="PATH",
                    help="gateway TOML config (default: %(default)s)")
+
+
+def _renormalise(args: argparse.Namespace) -> int:
+    from gateway.cli.renormalise import cmd_renormalise
+
+    return cmd_renormalise(args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,14 +80,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = sub.add_parser("check-config", help="validate the config and list every problem",
                        description="Exit 0 if the config is good, 1 with every problem listed "
-                       "(key path, bad value, what is expected, what to do).")
+                       "(key path, bad value, what is expected, what to do).",
+                       epilog=_examples(
+                           "meterkit gateway check-config --config /etc/meterkit/gateway.toml",
+                           "meterkit gateway check-config --config gateway.toml --json"),
+                       formatter_class=_RAW)
     _config_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable list of problems")
     p.set_defaults(handler=service.cmd_check_config)
 
     p = sub.add_parser("status", help="show the running service's health snapshot",
                        description="Reads <state_dir>/status.json, refreshed by the service every "
-                       "status_interval_s. Exit 0 running, 3 not running or stale.")
+                       "status_interval_s. Exit 0 running, 3 not running or stale.",
+                       epilog=_examples(
+                           "sudo -u meterkit meterkit gateway status",
+                           "sudo -u meterkit meterkit gateway status --json | jq .db",
+                           "meterkit gateway status --config /etc/meterkit/gateway.toml"),
+                       formatter_class=_RAW)
     _config_arg(p)
     p.add_argument("--json", action="store_true", help="print the raw snapshot as JSON")
     p.set_defaults(handler=service.cmd_status)
@@ -96,16 +116,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="INDEX:NAME:KIND[:UNIT[:FACTOR]], repeatable")
     d.add_argument("--replace", action="store_true", help="overwrite an existing device")
     d.set_defaults(handler=devices.cmd_add)
-    d = dsub.add_parser("list", help="all devices with last contact")
+    d = dsub.add_parser("list", help="all devices with last contact", formatter_class=_RAW,
+                        epilog=_examples("sudo -u meterkit meterkit gateway devices list",
+                                         "meterkit gateway devices list --json"))
     _config_arg(d)
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=devices.cmd_list)
-    d = dsub.add_parser("show", help="one device: channels, health, pending commands")
+    d = dsub.add_parser("show", help="one device: channels, health, pending commands",
+                        formatter_class=_RAW,
+                        epilog=_examples("sudo -u meterkit meterkit gateway devices show 0000a1b2",
+                                         "meterkit gateway devices show modbus:sdm630-1 --json"))
     _config_arg(d)
     d.add_argument("device_id")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=devices.cmd_show)
-    d = dsub.add_parser("remove", help="delete a device (its data stays)")
+    d = dsub.add_parser("remove", help="delete a device (its data stays)", formatter_class=_RAW,
+                        epilog=_examples(
+                            "sudo -u meterkit meterkit gateway devices remove 0000a1b2",
+                            "meterkit gateway devices remove 0000a1b2 --yes    # without asking"))
     _config_arg(d)
     d.add_argument("device_id")
     d.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -115,9 +143,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     register_import(dsub)
 
+    p = sub.add_parser("renormalise", help="normalise a device's skipped readings again "
+                       "(after fixing its channels)", formatter_class=_RAW,
+                       description="Readings the normaliser skipped (unknown channel, unit "
+                       "mismatch, missing pulse factor, ...) are kept; after fixing the device "
+                       "(devices add --replace), this normalises them, and the readings after "
+                       "them, again and queues the changed series rows upstream. Safe to repeat.",
+                       epilog=_examples(
+                           "sudo -u meterkit meterkit gateway renormalise 0000a1b2",
+                           "meterkit gateway renormalise 0000a1b2 --from 2026-03-01T00:00+01:00",
+                           "meterkit gateway renormalise modbus:sdm630-1 --json"))
+    _config_arg(p)
+    p.add_argument("device_id")
+    p.add_argument("--from", dest="since", metavar="ISO",
+                   help="every reading from this time (with offset), not just from the first "
+                   "skipped one")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_renormalise)
+
     p = sub.add_parser("command", help="queue a command for a board (sent with the next ACK)",
-                       epilog="examples:\n  meterkit gateway command 0000a1b2 reboot\n"
-                       "  meterkit gateway command 0000a1b2 set_interval channel=0 upload_s=3600",
+                       epilog=_examples(
+                           "meterkit gateway command 0000a1b2 reboot",
+                           "meterkit gateway command 0000a1b2 set_interval channel=0 "
+                           "upload_s=3600",
+                           "meterkit gateway command 0000a1b2 resend from_counter=1200 --json"),
                        formatter_class=_RAW)
     _config_arg(p)
     p.add_argument("device_id")

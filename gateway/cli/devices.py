@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -21,7 +23,8 @@ from gateway.cli.service import load_or_report
 if TYPE_CHECKING:
     from gateway.config import Config
 
-__all__ = ["cmd_add", "cmd_command", "cmd_list", "cmd_remove", "cmd_show", "parse_channel"]
+__all__ = ["cmd_add", "cmd_command", "cmd_list", "cmd_remove", "cmd_show", "environment_errors",
+           "parse_channel"]
 
 T = TypeVar("T")
 
@@ -66,10 +69,33 @@ def _fail(exc: Exception) -> int:
     return 1
 
 
+def environment_errors(handler: Callable[[argparse.Namespace], int]
+                        ) -> Callable[[argparse.Namespace], int]:
+    """A database or secret this user cannot open is an environment problem (exit 2, one
+    line saying what to do), not a traceback: the files belong to the service user."""
+    @functools.wraps(handler)
+    def wrapped(args: argparse.Namespace) -> int:
+        from gateway.store.db import StorageError
+
+        try:
+            return handler(args)
+        except (StorageError, sqlite3.Error, OSError) as exc:
+            print(f"error: {exc}; the gateway's files belong to the service user: run "
+                  f"`sudo -u meterkit meterkit gateway {_command(args)} ...`", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+def _command(args: argparse.Namespace) -> str:
+    sub = getattr(args, "devices_command", None)
+    return f"devices {sub}" if sub else str(getattr(args, "gateway_command", "") or "")
+
+
 def _device_dict(device: Any) -> dict[str, Any]:
     return asdict(device)
 
 
+@environment_errors
 def cmd_add(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
@@ -99,6 +125,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+@environment_errors
 def cmd_list(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
@@ -123,6 +150,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+@environment_errors
 def cmd_show(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
@@ -155,6 +183,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+@environment_errors
 def cmd_remove(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
@@ -178,6 +207,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+@environment_errors
 def cmd_command(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:

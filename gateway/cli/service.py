@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,17 +51,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     from gateway.logs import setup_logging
-    from gateway.service import run_gateway
-    from gateway.store.db import StorageError
-    from gateway.store.keybox import KeyBoxError
+    from gateway.service import StartupError, run_gateway
 
     setup_logging(config.gateway.log_level, config.gateway.log_format)
     try:
         return asyncio.run(run_gateway(config))
-    except (StorageError, KeyBoxError, OSError, sqlite3.Error) as exc:
-        # Start-up failures an operator can fix: one clear line, exit 1 (systemd retries).
-        print(f"meterkit gateway run: {exc}", file=sys.stderr)
-        return 1
+    except StartupError as exc:
+        # An operator can fix it (exit 2: environment/config); a traceback would only hide it.
+        print(f"meterkit gateway run: cannot start: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -102,6 +99,9 @@ def _print_status(snap: dict[str, Any] | None, problem: str | None) -> None:
         ("frames dropped", _kv(ingest.get("dropped", {}))),
         ("writer queue", snap.get("writer", {}).get("queue")),
         ("db size", f"{db.get('size_bytes', 0) / 2**20:.1f} MiB"),
+        ("db size cap", _cap(db)),
+        ("readings kept (skipped)", _kv({"held": snap.get("retention", {}).get(
+            "readings_held"), **snap.get("retention", {}).get("readings_skipped", {})})),
         ("last commit", f"{db.get('last_commit_age_s')} s ago"),
         ("outbox backlog", db.get("outbox_backlog")),
         ("uplink", _kv(snap.get("uplink", {"state": "disabled"}))),
@@ -109,9 +109,19 @@ def _print_status(snap: dict[str, Any] | None, problem: str | None) -> None:
     for name, plugin in snap.get("plugins", {}).items():
         rows.append((f"plugin {name}", _kv({k: plugin.get(k) for k in (
             "state", "queue", "errors", "timeouts", "dropped", "restarts")})))
+        if plugin.get("plugin"):    # the plugin's own snapshot() (hookspecs.PluginSpec)
+            rows.append((f"plugin {name} (own)", _kv(plugin["plugin"])))
     for what, value in rows:
         table.add_row(what, "-" if value in (None, "") else str(value))
     console.print(table)
+
+
+def _cap(db: dict[str, Any]) -> str | None:
+    if db.get("cap_bytes") is None or db.get("used_bytes") is None:
+        return None
+    text = f"{db['used_pct']} % of {db['cap_bytes'] / 2**20:.0f} MiB used"
+    return text + (" - WARNING: at the cap new frames are refused" if db.get("size_warning")
+                   else "")
 
 
 def _kv(d: dict[str, Any]) -> str:

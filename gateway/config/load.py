@@ -147,6 +147,7 @@ def _storage(t: Table) -> StorageSettings:
                                                             upper=True)),
         retention_days=t.take("retention_days", 400, as_int(1, 36500, "days")),
         raw_days=t.take("raw_days", 30, as_int(1, 36500, "days")),
+        outbox_keep_days=t.take("outbox_keep_days", 7, as_int(1, 36500, "days")),
         max_db_mb=t.take("max_db_mb", 2048, as_int(16, 10**7, "megabytes")),
     )
     t.finish()

@@ -77,8 +77,10 @@ class IngestSettings:
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
     synchronous: str = "FULL"
-    retention_days: int = 400       # readings, events, frame rows (once normalised, delivered)
+    retention_days: int = 400       # readings, series, plugin results, events, frame rows
+                                    # (only once normalised and delivered upstream)
     raw_days: int = 30              # raw frame bytes (the rows stay for duplicate detection)
+    outbox_keep_days: int = 7       # delivered outbox messages (pending ones are never pruned)
     max_db_mb: int = 2048
 
 

@@ -97,6 +97,7 @@ class Connection:
         self._read_since = self._loop.time()
         self._reading = False
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._auth_timer: asyncio.TimerHandle | None = None
 
     # -- reading --------------------------------------------------------------------------
 
@@ -104,9 +105,13 @@ class Connection:
         """Serve until the connection ends; return why ("eof", "idle_timeout", ...)."""
         acker = asyncio.create_task(self._ack_loop(), name=f"ingest-ack {self.peer}")
         self._idle_timer = self._loop.call_later(self.limits.idle_timeout_s, self._idle_check)
+        self._auth_timer = self._loop.call_later(self.limits.auth_timeout_s, self._auth_check)
         reason = "internal_error"
         try:
             reason = await self._read_loop()
+            if reason in ("eof", "reset") and self.scanner.partial_frame():
+                self._drop("truncated", None, f"connection ended {self.scanner.buffered()} "
+                           "bytes into a frame", failure=False)
             if reason in ("eof", "shutdown") and self._inflight:
                 # The board may still read: ACK what is committing before we hang up.
                 with contextlib.suppress(TimeoutError):
@@ -115,8 +120,9 @@ class Connection:
         except Exception:
             self.log.exception("ingest connection failed", extra={"peer": self.peer})
         finally:
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
+            for timer in (self._idle_timer, self._auth_timer):
+                if timer is not None:
+                    timer.cancel()
             # The acker also stops by itself on `_closed`: a cancellation swallowed inside
             # asyncio (3.11 wait_for/drain races) must not keep the connection alive.
             self._closed = True
@@ -142,6 +148,13 @@ class Connection:
         self.log.info("ingest connection idle, closing",
                       extra={"peer": self.peer, "device": self._did, "idle_s": idle})
         self._finish("idle_timeout")
+
+    def _auth_check(self) -> None:
+        """A connection that has not sent one authentic frame in time is closed."""
+        if self.device_id is None and self._end is None:
+            self.log.info("ingest connection sent no authentic frame in time, closing",
+                          extra={"peer": self.peer, "auth_timeout_s": self.limits.auth_timeout_s})
+            self._finish("auth_timeout")
 
     def stop_reading(self) -> None:
         """Shutdown: read nothing more, ACK what is committing, then hang up (run() returns)."""

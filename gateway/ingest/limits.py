@@ -21,6 +21,9 @@ class IngestLimits:
     """
 
     idle_timeout_s: float = 300.0      # no bytes for this long: close (modems hold idle sockets)
+    # no authentic frame this long after connecting: close, so sockets that never authenticate
+    # cannot hold every max_connections slot for idle_timeout_s
+    auth_timeout_s: float = 60.0
     max_buffered_bytes: int = 64 * 1024
     max_frames_per_s: float = 100.0
     burst: int = 200
@@ -39,7 +42,8 @@ class IngestLimits:
         return cls(**{name: getattr(settings, name) for name in names})
 
     def __post_init__(self) -> None:
-        for name in ("idle_timeout_s", "max_frames_per_s", "ack_write_timeout_s"):
+        for name in ("idle_timeout_s", "auth_timeout_s", "max_frames_per_s",
+                     "ack_write_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ingest limits: {name} must be > 0, got {getattr(self, name)}")
         for name in ("max_buffered_bytes", "burst", "max_failures", "read_size",

@@ -36,6 +36,10 @@ class FrameScanner:
     def buffered(self) -> int:
         return len(self._buf)
 
+    def partial_frame(self) -> bool:
+        """True if the bytes held start a frame (its magic) that has not arrived whole."""
+        return self._frame_len == 0 and self._buf[:2] == b"MK"
+
     def feed(self, data: bytes) -> None:
         self._buf.extend(data)
 

@@ -11,10 +11,11 @@ __all__ = ["DROP_REASONS", "IngestStats"]
 # plus the gateway's own. old_key_*: authentic under the board's previous key (before its last
 # key change) but no longer acceptable: the grace period is over, or its counter is not below
 # the first counter the board used with its new key (docs/decisions/016-key-rotation-grace.md).
+# truncated: the connection ended (EOF or reset) in the middle of a frame.
 DROP_REASONS = (
     "unknown_device", "bad_tag", "malformed_payload", "replay", "device_mismatch",
     "downlink_frame", "key_unreadable", "storage_refused", "storage_error",
-    "old_key_expired", "old_key_counter",
+    "old_key_expired", "old_key_counter", "truncated",
 )
 
 

@@ -33,6 +33,9 @@ Rules for one sample `s` after `prev` (docs/decisions/004-normalisation.md):
   several samples for one start in a batch: one kept if their registers agree (flags
   merged), all ignored as "conflict" otherwise (the interval then counts as missing).
 Wire flags of a sample are carried to its amount. Amounts are never negative.
+
+When a channel's interval length changes (a board re-provisioned from 15 min to 1 h, or back),
+:func:`rebase_previous` moves the last sample onto the new grid first (see its docstring).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ __all__ = [
     "IntervalAmount",
     "RegisterSample",
     "interval_amounts",
+    "rebase_previous",
 ]
 
 UINT32_MODULUS = 2**32
@@ -226,3 +230,32 @@ def interval_amounts(
         out.append(IntervalAmount(s.start, amount, s.register, frozenset(flags)))
         prev = s
     return Deltas(amounts=tuple(out), ignored=tuple(ignored), last=prev)
+
+
+def rebase_previous(
+    previous: RegisterSample, previous_length_s: int | None, length_s: int
+) -> tuple[RegisterSample, datetime | None]:
+    """`previous` (an interval of `previous_length_s`) as a baseline on the `length_s` grid.
+
+    The register of `previous` is the count at its END. That instant becomes the end of a
+    pseudo-interval of the new length, so the next new-length sample continues from it:
+    nothing is lost or counted twice, and samples of the new length that overlap intervals
+    already normalised are ignored as stale or duplicate. When the end is not on the new grid
+    (15 min → 1 h ending at hh:15, :30, :45) the pseudo-interval ends at the next grid
+    instant instead; the returned `lumped` start is then the first new interval, whose amount
+    also holds the energy between the true end and the grid (the caller flags it "gap",
+    as a lumped gap). `previous_length_s` None (stored before lengths were recorded): the
+    length of `previous` is taken as `length_s` when its start is on that grid, else 15 min.
+    Returns (baseline, lumped start or None).
+    """
+    if previous_length_s is None:
+        previous_length_s = length_s if is_aligned(previous.start, length_s) else QUARTER_S
+    if previous_length_s == length_s:
+        return previous, None
+    end = previous.start + timedelta(seconds=previous_length_s)
+    step = timedelta(seconds=length_s)
+    if is_aligned(end, length_s):
+        return RegisterSample(end - step, previous.register, previous.flags), None
+    # floor + step: the first grid instant after `end`, also when `end` is before 1970
+    grid_end = end - (end - datetime(1970, 1, 1, tzinfo=end.tzinfo)) % step + step
+    return RegisterSample(grid_end - step, previous.register, previous.flags), grid_end

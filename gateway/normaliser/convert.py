@@ -21,7 +21,7 @@ from gateway.normalise.gas import coefficient_c, gas_day_of, litres_to_m3, m3_to
 from gateway.normalise.holidays_it import HolidayCalendar, parse_extra_dates
 from gateway.normalise.localtime import local_date_of
 
-__all__ = ["ChannelError", "SiteContext", "SiteFactors", "to_reading"]
+__all__ = ["ChannelError", "SiteContext", "SiteFactors", "check_channel", "to_reading"]
 
 ELECTRIC_UNITS = {"Wh": "energy_import", "Wh_export": "energy_export", "pulse": "energy_import"}
 GAS_UNITS = ("L", "pulse")
@@ -78,10 +78,9 @@ def channel_spec(channels: dict[str, dict[str, Any]], key: str) -> dict[str, Any
     return spec
 
 
-def to_reading(sites: SiteContext, device: Any, channel: str, wire_unit: str, length_s: int,
-               amount: int, start: datetime, register: int,
-               flags: frozenset[str]) -> Reading:
-    """The normalised Reading of `amount` register units in the interval starting at `start`."""
+def check_channel(device: Any, channel: str, wire_unit: str) -> tuple[dict[str, Any], str, float]:
+    """(spec, register unit, factor) of a channel, or ChannelError saying why it cannot be
+    normalised: ``unknown_channel``, ``bad_calibration`` or ``unit_mismatch``."""
     spec = channel_spec(device.channels, channel)
     kind = spec.get("kind")
     unit = wire_unit or spec.get("unit", "")
@@ -89,6 +88,18 @@ def to_reading(sites: SiteContext, device: Any, channel: str, wire_unit: str, le
     if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
         raise ChannelError(f"channel {channel}: factor {factor!r} must be a positive number "
                            "(required for pulse channels)", reason="bad_calibration")
+    if not ((kind == "electric" and unit in ELECTRIC_UNITS)
+            or (kind == "gas" and unit in GAS_UNITS)):
+        raise ChannelError(f"channel {channel}: unit {unit!r} does not fit kind {kind!r}",
+                           reason="unit_mismatch")
+    return spec, unit, factor
+
+
+def to_reading(sites: SiteContext, device: Any, channel: str, wire_unit: str, length_s: int,
+               amount: int, start: datetime, register: int,
+               flags: frozenset[str]) -> Reading:
+    """The normalised Reading of `amount` register units in the interval starting at `start`."""
+    spec, unit, factor = check_channel(device, channel, wire_unit)
     site_name = device.site or sites.default
     site = sites.get(site_name)
     base = amount * factor   # Wh or litres
@@ -96,17 +107,14 @@ def to_reading(sites: SiteContext, device: Any, channel: str, wire_unit: str, le
               "start": start, "length_s": length_s, "register": register,
               "register_unit": unit, "flags": flags}
     local_date = local_date_of(start).isoformat()
-    if kind == "electric" and unit in ELECTRIC_UNITS:
+    if spec["kind"] == "electric":
         kwh = round(base / 1000, 6)
         return Reading(quantity=ELECTRIC_UNITS[unit], value=kwh, unit="kWh", kwh=kwh,
                        band=band_of(start, calendar=site.calendar),
                        extra={"local_date": local_date}, **common)
-    if kind == "gas" and unit in GAS_UNITS:
-        m3 = litres_to_m3(base)
-        smc = round(m3_to_smc(m3, site.coefficient_c), 6)
-        return Reading(quantity="gas_volume", value=smc, unit="Smc",
-                       kwh=round(smc_to_kwh(smc, site.kwh_per_smc), 6),
-                       extra={"local_date": local_date, "gas_day": gas_day_of(start).isoformat(),
-                              "m3": round(m3, 6), "c": site.coefficient_c}, **common)
-    raise ChannelError(f"channel {channel}: unit {unit!r} does not fit kind {kind!r}",
-                       reason="unit_mismatch")
+    m3 = litres_to_m3(base)
+    smc = round(m3_to_smc(m3, site.coefficient_c), 6)
+    return Reading(quantity="gas_volume", value=smc, unit="Smc",
+                   kwh=round(smc_to_kwh(smc, site.kwh_per_smc), 6),
+                   extra={"local_date": local_date, "gas_day": gas_day_of(start).isoformat(),
+                          "m3": round(m3, 6), "c": site.coefficient_c}, **common)

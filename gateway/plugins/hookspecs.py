@@ -4,10 +4,11 @@ A plugin is a class registered in the entry-point group ``meterkit.plugins``; th
 it in ``gateway.toml`` under ``[plugins.<name>]``. The host instantiates it as
 ``PluginClass(config, context)`` where ``config`` is that table (validated by the plugin's
 ``validate_config``) and ``context`` is a :class:`PluginContext`. Every hook is optional; all but
-``validate_config`` are async. Hooks run in the plugin's own task with its own bounded queue: a
-slow or failing plugin never blocks ingest; its exceptions are caught, logged and counted by the
-host. The one thing the host cannot contain is blocking the event loop (CPU-heavy work,
-``time.sleep``, blocking I/O): do that in ``asyncio.to_thread``. Decisions: ADR 005.
+``validate_config`` and ``snapshot`` are async. Hooks run in the plugin's own task with its own
+bounded queue: a slow or failing plugin never blocks ingest; its exceptions (``SystemExit``
+included) are caught, logged and counted by the host. The one thing the host cannot contain
+is blocking the event loop (CPU-heavy work, ``time.sleep``, blocking I/O): do that in
+``asyncio.to_thread``. Decisions: ADR 005.
 
 `tests/gateway/service/test_hookspecs.py` fails when a hook here lacks a docstring or when the
 host calls a hook that is not listed here.
@@ -23,7 +24,8 @@ from typing import Any, Protocol
 from gateway.model import DeviceEvent, PluginResult, Reading, ReadingBatch
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "HOOKS", "InputReading", "PluginContext", "PluginError", "PluginSpec",
+    "ENTRY_POINT_GROUP", "HOOKS", "SNAPSHOT", "InputReading", "PluginContext", "PluginError",
+    "PluginSpec",
 ]
 
 ENTRY_POINT_GROUP = "meterkit.plugins"
@@ -92,7 +94,7 @@ class PluginSpec(Protocol):
         """Normalised readings that were just committed (live data and backfill alike)."""
 
     async def on_event(self, event: DeviceEvent) -> None:
-        """A device-reported event or a device status change."""
+        """An event a board reported in an EVENT frame (power fail/restore, tamper, ...)."""
 
     async def on_result(self, result: PluginResult) -> None:
         """Another plugin published a result (e.g. a baseline the alert plugin compares with)."""
@@ -106,7 +108,13 @@ class PluginSpec(Protocol):
     async def stop(self) -> None:
         """Release resources on shutdown; must return within 5 seconds."""
 
+    def snapshot(self) -> dict[str, Any]:
+        """Optional, sync and fast: the plugin's own counters for status.json (JSON values)."""
+
+
+SNAPSHOT = "snapshot"   # not a queued hook: the health task calls it directly, every refresh
 
 HOOKS: tuple[str, ...] = tuple(
-    name for name in vars(PluginSpec) if not name.startswith("_") and name != "schedule_s"
+    name for name in vars(PluginSpec)
+    if not name.startswith("_") and name not in ("schedule_s", SNAPSHOT)
 )

@@ -1,11 +1,14 @@
 """The plugin host: discovers plugins, starts the enabled ones, fans data out, supervises them.
 
-Discovery: the entry-point group ``meterkit.plugins`` plus :data:`BUILTIN_PLUGINS` (so built-ins
-work from a source checkout whose entry points are stale). Only plugins enabled in the config
-are instantiated, as ``PluginClass(options, context)``. Each gets a :class:`PluginRunner`: its
-own bounded queue and named tasks (``plugin:<name>``, ``plugin:<name>:run``,
-``plugin:<name>:schedule``). Delivery (:meth:`deliver_readings` …) never awaits, so a slow or
-broken plugin cannot hold up the normaliser, the writer or ingest: its queue fills and drops.
+Discovery: the entry-point group ``meterkit.plugins``, built-ins included (meterkit declares its
+own in pyproject.toml, exactly as a third party would). :data:`BUILTIN_PLUGINS` is only the
+fallback for a built-in whose entry point is missing (a source tree run without installed
+package metadata); a third-party entry point cannot take a built-in's name. Only plugins
+enabled in the config are instantiated, as ``PluginClass(options, context)``. Each gets a
+:class:`PluginRunner`: its own bounded queue and named tasks (``plugin:<name>``,
+``plugin:<name>:run``, ``plugin:<name>:schedule``). Delivery (:meth:`deliver_readings` …)
+never awaits, so a slow or broken plugin cannot hold up the normaliser, the writer or ingest:
+its queue fills and drops.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from gateway.plugins.runner import Backoff, PluginRunner
 from gateway.store import series
 from gateway.store.db import Database
 
-__all__ = ["BUILTIN_PLUGINS", "HostContext", "PluginHost", "discover_plugins"]
+__all__ = ["BUILTIN_PLUGINS", "OWN_DISTRIBUTION", "HostContext", "PluginHost", "discover_plugins"]
 
 log = logging.getLogger("gateway.plugins")
 
-# Built-in plugins, name -> "module:Class"; also declared as entry points in pyproject.toml.
+# Built-in plugins, name -> "module:Class": the same as their entry points in pyproject.toml,
+# used only when the package metadata that carries those is missing.
 BUILTIN_PLUGINS: dict[str, str] = {
     "alerts": "gateway.alerts.plugin:AlertsPlugin",
     "baseline": "gateway.analysis.plugin:BaselinePlugin",
@@ -42,14 +46,28 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "expected_profile": "gateway.analysis.profile_plugin:ExpectedProfilePlugin",
     "modbus": "gateway.modbus.plugin:ModbusPlugin",
 }
+OWN_DISTRIBUTION = "meterkit"
 
 
-def discover_plugins(errors: dict[str, str] | None = None) -> dict[str, type]:
-    """Every installed plugin class by name; import failures go to `errors` (and the log)."""
-    targets = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    targets.update(BUILTIN_PLUGINS)  # a built-in's name cannot be taken over by a third party
+def discover_plugins(errors: dict[str, str] | None = None,
+                     sources: dict[str, str] | None = None) -> dict[str, type]:
+    """Every installed plugin class by name; import failures go to `errors` (and the log).
+
+    `sources` receives where each name came from: ``"entry point (<distribution>)"`` or
+    ``"built-in fallback"``.
+    """
+    targets: dict[str, tuple[str, str]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        if ep.name in BUILTIN_PLUGINS and dist != OWN_DISTRIBUTION:
+            log.warning("plugin entry point ignored: the name belongs to a built-in",
+                        extra={"plugin": ep.name, "distribution": dist, "target": ep.value})
+            continue
+        targets.setdefault(ep.name, (ep.value, f"entry point ({dist})"))
+    for name, target in BUILTIN_PLUGINS.items():
+        targets.setdefault(name, (target, "built-in fallback"))
     found: dict[str, type] = {}
-    for name, target in sorted(targets.items()):
+    for name, (target, source) in sorted(targets.items()):
         module_name, _, attr = target.partition(":")
         try:
             obj: Any = importlib.import_module(module_name.strip())
@@ -64,6 +82,8 @@ def discover_plugins(errors: dict[str, str] | None = None) -> dict[str, type]:
             _broken(name, target, exc, errors)
             continue
         found[name] = obj
+        if sources is not None:
+            sources[name] = source
     return found
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.plugins.hookspecs import HOOKS
+from gateway.plugins.hookspecs import HOOKS, SNAPSHOT
 
 __all__ = ["Backoff", "PluginRunner"]
 
@@ -86,7 +86,13 @@ class PluginRunner:
         except TimeoutError:
             self.counters["timeouts"] += 1
             self._error(hook, f"timed out after {limit:g} s")
-        except Exception as exc:  # the whole point: a plugin's bug stays the plugin's
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise   # the host is cancelling us (shutdown): not the plugin's doing
+            self._error(hook, "CancelledError raised by the plugin", exc)
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt too: a plugin calling
+            # sys.exit() must not end the gateway
             self._error(hook, f"{type(exc).__name__}: {exc}", exc)
         return False
 
@@ -174,5 +180,15 @@ class PluginRunner:
             await self.queue.put(_STOP)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state, "queue": self.queue.qsize(), **self.counters,
-                "last_error": self.last_error}
+        """The host's counters, plus the plugin's own under "plugin" when it has snapshot()."""
+        out: dict[str, Any] = {"state": self.state, "queue": self.queue.qsize(),
+                               **self.counters, "last_error": self.last_error}
+        own = getattr(self.plugin, SNAPSHOT, None)
+        if callable(own):
+            try:
+                value = own()
+                out["plugin"] = value if isinstance(value, dict) else {
+                    "error": f"snapshot() returned {type(value).__name__}, expected a dict"}
+            except Exception as exc:  # a broken status method must not break the status file
+                out["plugin"] = {"error": f"{type(exc).__name__}: {exc}"}
+        return out

@@ -121,6 +121,17 @@ class Database:
 
     def _open_writer(self) -> None:
         conn = self._connect()
+        try:
+            self._prepare_writer(conn)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(
+                f"cannot open database: {exc}", path=self.path,
+                hint="check the service user may write the file and its directory, and that "
+                     "it is a meterkit gateway database") from exc
+        self._wconn = conn
+
+    def _prepare_writer(self, conn: sqlite3.Connection) -> None:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StorageError(f"WAL mode refused (got {mode})", path=self.path,
@@ -144,11 +155,14 @@ class Database:
         for added in self.migrations:
             log.info("database schema migrated: column added",
                      extra={"db": str(self.path), "column": added})
-        self._wconn = conn
 
     def _open_reader(self) -> None:
         conn = self._connect()
-        conn.execute("PRAGMA query_only = ON")
+        try:
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(f"cannot open database: {exc}", path=self.path) from exc
         self._rconn = conn
 
     def _closed(self) -> StorageError:

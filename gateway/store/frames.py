@@ -3,27 +3,43 @@
 ``store_frame(conn, item, now) -> FrameOutcome`` inserts the raw frame and, only when the frame
 is new, its decoded content: readings, events, status, HELLO fields, command results. A
 byte-identical frame already stored is a ``duplicate`` (acknowledged again); a different frame
-under a stored (device, counter) is a ``replay`` (dropped). ``store_input_readings`` does the
-same for rows submitted by input plugins. Called by :class:`gateway.writer.Writer` only.
+under a stored (device, counter) is a ``replay`` (dropped), and so is any counter at or below
+the device's *replay floor*: the highest counter whose frame row retention deleted
+(:func:`delete_frames` records it). Without the floor a frame captured on the wire and replayed
+after its row was pruned would be stored again as new and its readings republished; counters
+below the highest stored that were never stored stay acceptable (out-of-order resends), since a
+board's counters only grow and a frame older than the retention period has long left its
+queue. ``store_input_readings`` does the same for rows submitted by input plugins. Called by
+:class:`gateway.writer.Writer` only (and :func:`delete_frames` by retention).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import commands
 from gateway.registry import reserve_downlink_counters
+from gateway.store.db import register_schema
 
 __all__ = [
-    "FrameItem", "FrameOutcome", "InputRow", "devices_with_commands", "store_frame",
-    "store_input_readings",
+    "FrameItem", "FrameOutcome", "InputRow", "delete_frames", "devices_with_commands",
+    "raise_replay_floor", "replay_floor", "store_frame", "store_input_readings",
 ]
 
 log = logging.getLogger("gateway.writer")
+
+# Per device, the highest uplink counter whose frame row was deleted: at or below it, a frame is
+# a replay (its original row is gone, so "already stored" can no longer be seen).
+register_schema("frames.replay_floor", """
+CREATE TABLE IF NOT EXISTS replay_floors (
+    device_id TEXT PRIMARY KEY,
+    counter   INTEGER NOT NULL
+) WITHOUT ROWID;
+""")
 
 
 @dataclass(slots=True)
@@ -89,7 +105,9 @@ def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
     """
     did = item.device_id
     inserted = False
-    if not refuse_new:
+    floor = replay_floor(conn, did)
+    below_floor = floor is not None and item.counter <= floor
+    if not refuse_new and not below_floor:
         # Fast path: one statement for a new frame; a conflict means resend or replay.
         inserted = conn.execute(
             "INSERT INTO frames (device_id, counter, type, raw, received_at, peer) "
@@ -102,7 +120,10 @@ def store_frame(conn: sqlite3.Connection, item: FrameItem, now: int, *,
     else:
         existing = conn.execute("SELECT raw FROM frames WHERE device_id = ? AND counter = ?",
                                 (did, item.counter)).fetchone()
-        if existing is None:
+        if existing is None and below_floor:
+            out = FrameOutcome("replay", detail=f"counter {item.counter} is at or below the "
+                                                f"replay floor {floor} (pruned frames)")
+        elif existing is None:
             out = FrameOutcome("refused", detail="database size cap reached")
         elif existing[0] is None or bytes(existing[0]) == item.raw:
             # raw is NULL once retention pruned it; the counter was stored: a resend.
@@ -171,6 +192,32 @@ def _store_content(conn: sqlite3.Connection, item: FrameItem, out: FrameOutcome,
             conn, did, msg["cmd_id"], msg["status"], msg.get("detail", 0), now=now):
         log.info("command result for no pending command",
                  extra={"device": did, "cmd_id": msg["cmd_id"], "status": msg["status"]})
+
+
+def replay_floor(conn: sqlite3.Connection, device_id: str) -> int | None:
+    """The device's replay floor (see the module docstring), None if no frame was pruned."""
+    row = conn.execute("SELECT counter FROM replay_floors WHERE device_id = ?",
+                       (device_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def raise_replay_floor(conn: sqlite3.Connection, device_id: str, counter: int) -> None:
+    """Make every counter <= `counter` of the device a replay from now on (never lowers it)."""
+    conn.execute(
+        "INSERT INTO replay_floors (device_id, counter) VALUES (?, ?) ON CONFLICT (device_id) "
+        "DO UPDATE SET counter = max(counter, excluded.counter)", (device_id, int(counter)))
+
+
+def delete_frames(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
+    """Delete frame rows by id (retention), first raising each device's replay floor to the
+    highest counter deleted, in the caller's transaction; returns rows deleted."""
+    idj = "[" + ",".join(str(int(i)) for i in ids) + "]"
+    for device_id, counter in conn.execute(
+            "SELECT device_id, max(counter) FROM frames WHERE id IN "
+            "(SELECT value FROM json_each(?)) GROUP BY device_id", (idj,)).fetchall():
+        raise_replay_floor(conn, device_id, counter)
+    return conn.execute("DELETE FROM frames WHERE id IN (SELECT value FROM json_each(?))",
+                        (idj,)).rowcount
 
 
 def devices_with_commands(conn: sqlite3.Connection) -> set[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MqttConfig", "TlsConfig", "validate_mqtt"]
+__all__ = ["MqttConfig", "TlsConfig", "tls_context", "validate_mqtt"]
 
 _LEVEL = re.compile(r"^[^/+#\x00]+$")
 
@@ -131,17 +132,89 @@ def validate_mqtt(table: dict[str, Any], *, site: str | None = None,
             errs.append("mqtt.password_file: give password or password_file, not both")
         path = _path(table["password_file"], "mqtt.password_file", base_dir, errs)
         if path is not None:
-            vals["password"] = path.read_text().strip()
+            password = _read_password(path, errs)
+            if password is not None:
+                vals["password"] = password
     if "password" in vals and "username" not in vals:
         errs.append("mqtt.password: a password needs mqtt.username")
     tls = table.get("tls")
     if tls is not None:
+        before = len(errs)
         vals["tls"] = _tls(tls, base_dir, errs)
+        if vals["tls"] is not None and len(errs) == before:   # the files exist: load them
+            _check_tls(vals["tls"], errs)
         if "port" not in table:
             vals["port"] = 8883
     if errs:
         return None, errs
     return MqttConfig(**vals), []
+
+
+def tls_context(tls: TlsConfig) -> ssl.SSLContext:
+    """The client's TLS context: server certificate and host name verified against `ca_file`
+    (or the system CAs), with the client certificate when given. Raises ssl.SSLError/OSError."""
+    ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    if tls.cert_file is not None and tls.key_file is not None:
+        ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+    return ctx
+
+
+def _check_tls(tls: TlsConfig, errs: list[str]) -> None:
+    """Load the files now, as the publisher will: a bad file is a config problem at startup
+    (check-config), not a traceback when the uplink starts."""
+    try:
+        ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        where = "mqtt.tls.ca_file" if tls.ca_file else "mqtt.tls"
+        what = f"{str(tls.ca_file)!r} " if tls.ca_file else "the system CA bundle "
+        errs.append(f"{where}: {what}cannot be loaded as PEM CA certificates ({_why(exc)}); "
+                    "give the CA that signed the broker's certificate, PEM encoded")
+        return
+    if tls.cert_file is None or tls.key_file is None:
+        return
+    if not _has_pem(tls.cert_file, "CERTIFICATE"):
+        errs.append(f"mqtt.tls.cert_file: {str(tls.cert_file)!r} holds no PEM certificate "
+                    "(-----BEGIN CERTIFICATE-----); give the gateway's client certificate")
+        return
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(str(tls.cert_file),
+                                                                str(tls.key_file))
+    except (ssl.SSLError, OSError) as exc:
+        errs.append(f"mqtt.tls.key_file: {str(tls.cert_file)!r} with {str(tls.key_file)!r} "
+                    f"cannot be loaded ({_why(exc)}); expected a PEM certificate and its "
+                    "unencrypted PEM private key")
+
+
+def _has_pem(path: Path, label: str) -> bool:
+    try:
+        return f"-----BEGIN {label}-----".encode() in path.read_bytes()
+    except OSError:
+        return False
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(exc.reason)
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _read_password(path: Path, errs: list[str]) -> str | None:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        errs.append(f"mqtt.password_file: cannot read {str(path)!r} ({exc.strerror}); the "
+                    "gateway's user needs read access")
+        return None
+    except UnicodeDecodeError as exc:
+        errs.append(f"mqtt.password_file: {str(path)!r} is not UTF-8 text (byte "
+                    f"0x{exc.object[exc.start]:02x} at offset {exc.start}); write the password "
+                    "as UTF-8 on the file's first line")
+        return None
+    password = text.strip()
+    if not password:
+        errs.append(f"mqtt.password_file: {str(path)!r} is empty; write the password in it")
+        return None
+    return password
 
 
 def _path(v: Any, key: str, base_dir: Path | None, errs: list[str]) -> Path | None:

@@ -4,8 +4,10 @@ Payload ``{"cmd_id"?: str, "name": str, "params"?: object}``. A valid command is
 :func:`gateway.commands.queue_command` and a ``queued`` result is added to the outbox in the same
 transaction; anything else gets a ``rejected`` result naming the problem. Results go to
 ``.../<device>/command/result`` through the outbox (durable, in order per device). The MQTT
-message is acknowledged (manual PUBACK) only after that transaction committed, so a command
-the broker handed over is never lost by a gateway crash. Authorisation is the broker's ACL.
+message is acknowledged (manual PUBACK) only after that transaction committed (never after a
+storage error), so a command the broker handed over is never lost by a gateway crash; the
+broker then delivers it again, and a command whose ``cmd_id`` the device already has is answered
+again, not queued twice. Authorisation is the broker's ACL.
 Later results (``done``/``failed``, recorded by gateway.commands when the board answers) are
 relayed to the same topic by :func:`relay_results`, with a cursor kept in ``uplink_cursor``.
 """
@@ -26,7 +28,8 @@ import paho.mqtt.client as mqtt
 
 from gateway import commands as gw_commands  # registers the commands table before db open
 from gateway import outbox
-from gateway.store.db import Database, register_schema
+from gateway.registry import format_device_id
+from gateway.store.db import Database, StorageError, register_schema
 from gateway.uplink.config import MqttConfig
 from gateway.uplink.messages import command_result_message
 
@@ -35,6 +38,8 @@ __all__ = ["CommandInputError", "CommandRequest", "Commands", "command_filter", 
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 QueueFn = Callable[..., int]
+# The command's outcome could not be committed: it must not be acknowledged.
+STORAGE_ERRORS = (sqlite3.Error, StorageError, OSError)
 
 
 class CommandInputError(ValueError):
@@ -99,24 +104,59 @@ def parse_command(device: str, payload: bytes, *, retained: bool = False) -> Com
 
 
 def queue_request(conn: sqlite3.Connection, req: CommandRequest, *, site: str, prefix: str,
-                  queue: QueueFn) -> int:
-    """In one transaction: queue the command and add its ``queued`` result to the outbox."""
+                  queue: QueueFn) -> tuple[int, bool]:
+    """In one transaction: queue the command and add its ``queued`` result to the outbox.
+
+    Returns ``(gateway_cmd_id, queued_now)``. A command whose ``cmd_id`` this device already
+    has is a redelivery (the broker resends a command whose PUBACK a crash prevented): it is
+    not queued again but answered again, with the existing ``gateway_cmd_id`` and the same
+    ``msg_id`` as the first answer. The same ``cmd_id`` with another name or params is refused.
+    """
+    did = format_device_id(req.device)
+    if req.cmd_id is not None:
+        old = gw_commands.find_command(conn, did, ref=req.cmd_id)
+        if old is not None:
+            clean = gw_commands.validate_command(req.name, req.params)
+            if (old["name"], old["params"]) != (req.name, clean):
+                raise CommandInputError(
+                    f"{req.cmd_id!r} was already used for another command of this device "
+                    f"(gateway_cmd_id {old['cmd_id']}, {old['name']}); give every command its "
+                    "own cmd_id", field="cmd_id")
+            _answer(conn, req, old, site=site, prefix=prefix)
+            return int(old["cmd_id"]), False
     gw_id = queue(conn, req.device, req.name, req.params, ref=req.cmd_id)
-    topic, payload = command_result_message(site, req.device, prefix=prefix, status="queued",
-                                            cmd_id=req.cmd_id, gateway_cmd_id=gw_id,
-                                            name=req.name)
+    new = gw_commands.find_command(conn, did, cmd_id=gw_id)
+    if new is None:
+        raise RuntimeError(f"queue function returned cmd_id {gw_id} but stored no such command")
+    _answer(conn, req, new, site=site, prefix=prefix)
+    return gw_id, True
+
+
+def _answer(conn: sqlite3.Connection, req: CommandRequest, cmd: dict[str, Any], *, site: str,
+            prefix: str) -> None:
+    """The outbox message saying where command `cmd` (a find_command dict) stands."""
+    did = format_device_id(req.device)
+    if cmd["state"] in ("done", "failed"):      # same msg_id as relay_results gave it
+        status, result = cmd["state"], cmd["result"]
+        msg_id = f"{did}:command:{cmd['cmd_id']}:{cmd['result_seq']}"
+    else:
+        status, result = "queued", None
+        msg_id = f"{did}:command:{cmd['id']}:queued"
+    topic, payload = command_result_message(site, req.device, prefix=prefix, status=status,
+                                            cmd_id=req.cmd_id, gateway_cmd_id=cmd["cmd_id"],
+                                            name=req.name, result=result, msg_id=msg_id)
     outbox.add(conn, topic=topic, payload=payload, stream=f"{req.device}:command",
-               msg_id=f"{req.device}:command:{gw_id}:queued:{time.time_ns()}")
-    return gw_id
+               msg_id=msg_id)
 
 
 def reject_request(conn: sqlite3.Connection, device: str, error: str, *, site: str, prefix: str,
                    cmd_id: str | None = None, name: str | None = None) -> int:
     """Add a ``rejected`` result naming the problem to the outbox."""
+    msg_id = f"{device}:command:rejected:{time.time_ns()}"
     topic, payload = command_result_message(site, device, prefix=prefix, status="rejected",
-                                            cmd_id=cmd_id, name=name, error=error)
+                                            cmd_id=cmd_id, name=name, error=error, msg_id=msg_id)
     return outbox.add(conn, topic=topic, payload=payload, stream=f"{device}:command",
-                      msg_id=f"{device}:command:rejected:{time.time_ns()}")
+                      msg_id=msg_id)
 
 
 register_schema("gateway.uplink.downlink", """
@@ -132,11 +172,12 @@ def relay_results(conn: sqlite3.Connection, *, site: str, prefix: str,
     seq = int(row[0]) if row else 0
     results = since(conn, seq, limit=500)
     for r in results:
+        msg_id = f"{r['device_id']}:command:{r['cmd_id']}:{r['result_seq']}"
         topic, payload = command_result_message(
             site, r["device_id"], prefix=prefix, status=r["state"], cmd_id=r["ref"],
-            gateway_cmd_id=r["cmd_id"], name=r["name"], result=r["result"])
+            gateway_cmd_id=r["cmd_id"], name=r["name"], result=r["result"], msg_id=msg_id)
         outbox.add(conn, topic=topic, payload=payload, stream=f"{r['device_id']}:command",
-                   msg_id=f"{r['device_id']}:command:{r['cmd_id']}:{r['result_seq']}")
+                   msg_id=msg_id)
         seq = max(seq, int(r["result_seq"]))
     if results:
         conn.execute("INSERT INTO uplink_cursor (name, seq) VALUES ('command_results', ?)"
@@ -156,6 +197,8 @@ class Commands:
         self._relay_off = not cfg.commands
         self.queued = 0
         self.rejected = 0
+        self.duplicates = 0         # redelivered commands answered without queueing again
+        self.unstored = 0           # storage errors: not acknowledged, redelivered later
 
     async def relay(self) -> int:
         """Publish new command results (cheap read first); 0 when there are none."""
@@ -181,31 +224,46 @@ class Commands:
         return self._queue or gw_commands.queue_command
 
     async def handle(self, msg: mqtt.MQTTMessage) -> None:
-        """Validate, queue (or reject) and only then acknowledge `msg` to the broker."""
+        """Validate, queue (or reject) and only then acknowledge `msg` to the broker.
+
+        No PUBACK when the outcome could not be committed (a storage error): the broker still
+        holds the command and delivers it again after the next reconnect."""
         site, prefix = self.cfg.site, self.cfg.prefix
         device = device_of(msg.topic, prefix, site)
-        try:
-            if device is None:
-                self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
-                return
-            if not msg.payload:     # deletion of a retained message: nothing to do
-                return
+        if device is None:
+            self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
+        elif msg.payload:           # empty: deletion of a retained message, nothing to do
             try:
-                req = parse_command(device, msg.payload, retained=bool(msg.retain))
-                queue = self._queue_fn()
-                await self.db.write(lambda c: queue_request(c, req, site=site, prefix=prefix,
-                                                            queue=queue))
-                self.queued += 1
-            except ValueError as exc:   # CommandInputError, gateway.commands.CommandError
-                self.log.warning("MQTT command on %s rejected: %s", msg.topic, exc)
-                self.rejected += 1
-                cmd_id, name, error = *_ids(msg.payload), str(exc)
-                await self.db.write(lambda c: reject_request(
-                    c, device, error, site=site, prefix=prefix, cmd_id=cmd_id, name=name))
+                await self._store(device, msg)
+            except STORAGE_ERRORS as exc:
+                self.unstored += 1
+                self.log.error("MQTT command on %s could not be stored (%s); not acknowledged, "
+                               "the broker delivers it again after the next reconnect",
+                               msg.topic, exc)
+                return
             self._wake.set()
-        finally:
-            if msg.qos > 0:
-                self._ack(msg.mid, msg.qos)
+        if msg.qos > 0:
+            self._ack(msg.mid, msg.qos)
+
+    async def _store(self, device: str, msg: mqtt.MQTTMessage) -> None:
+        site, prefix = self.cfg.site, self.cfg.prefix
+        try:
+            req = parse_command(device, msg.payload, retained=bool(msg.retain))
+            queue = self._queue_fn()
+            _gw_id, fresh = await self.db.write(
+                lambda c: queue_request(c, req, site=site, prefix=prefix, queue=queue))
+            if fresh:
+                self.queued += 1
+            else:
+                self.duplicates += 1
+                self.log.info("MQTT command %s for %s delivered again: answered, not queued "
+                              "twice", req.cmd_id, device)
+        except ValueError as exc:   # CommandInputError, gateway.commands.CommandError
+            self.log.warning("MQTT command on %s rejected: %s", msg.topic, exc)
+            self.rejected += 1
+            cmd_id, name, error = *_ids(msg.payload), str(exc)
+            await self.db.write(lambda c: reject_request(
+                c, device, error, site=site, prefix=prefix, cmd_id=cmd_id, name=name))
 
 
 def _ids(payload: bytes) -> tuple[str | None, str | None]:

@@ -27,15 +27,18 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.backoff import Backoff, Retry
-from gateway.uplink.config import MqttConfig
-from gateway.uplink.errors import BrokerRefused, BrokerUnreachable
+from gateway.uplink.config import MqttConfig, tls_context
+from gateway.uplink.errors import BrokerRefused, BrokerUnreachable, UplinkError
 
 __all__ = ["Connack", "Link", "LinkSink"]
 
 _REFUSAL_HINTS = {
     "Bad user name or password": "check mqtt.username / mqtt.password and the broker's "
                                  "password file",
-    "Not authorized": "check the broker's ACL and allow_anonymous for this client",
+    # mosquitto 2.0 answers a wrong password with "Not authorized" too (MQTT 5 and 3.1.1)
+    "Not authorized": "check mqtt.username / mqtt.password (or mqtt.password_file) against the "
+                      "broker's password file; if they are right, the broker's allow_anonymous "
+                      "or ACL refuses this client",
     "Client identifier not valid": "mqtt.client_id must be unique and allowed by the broker",
 }
 
@@ -61,7 +64,8 @@ class LinkSink(Protocol):
 class Link:
     """Owns the paho client. ``await run(stopping)`` keeps it connected until `stopping` is set."""
 
-    def __init__(self, cfg: MqttConfig, sink: LinkSink, *, will: tuple[str, bytes],
+    def __init__(self, cfg: MqttConfig, sink: LinkSink, *,
+                 will: Callable[[], tuple[str, bytes]],
                  logger: logging.Logger, stable_after_s: float = 10.0) -> None:
         self.cfg = cfg
         self.broker = f"{cfg.host}:{cfg.port}"
@@ -93,13 +97,12 @@ class Link:
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
-            client.tls_set(
-                ca_certs=str(cfg.tls.ca_file) if cfg.tls.ca_file else None,
-                certfile=str(cfg.tls.cert_file) if cfg.tls.cert_file else None,
-                keyfile=str(cfg.tls.key_file) if cfg.tls.key_file else None,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        client.will_set(self._will[0], self._will[1], qos=1, retain=True)
+            try:
+                client.tls_set_context(tls_context(cfg.tls))
+            except (ssl.SSLError, OSError) as exc:   # files changed since validation
+                raise UplinkError(f"TLS files cannot be loaded: {exc}", broker=self.broker,
+                                  hint="run `meterkit gateway check-config`, fix [mqtt.tls]"
+                                  ) from None
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -186,6 +189,8 @@ class Link:
         if self._rebuild:
             self._rebuild = False
             self.client = self._build()
+        # a fresh Will per connection: its msg_id must differ from the previous one's
+        self.client.will_set(*self._will(), qos=1, retain=True)
         props = None
         if self.cfg.protocol == "5":
             props = Properties(PacketTypes.CONNECT)

@@ -100,11 +100,16 @@ def reading_message(reading: Reading, *, prefix: str, backfill: bool) -> tuple[s
 
 
 def device_status_message(site: str, device: str, status: dict[str, Any], *, prefix: str,
-                          time: datetime) -> tuple[str, bytes]:
-    """Retained-style device status (``.../<device>/status``): online, last seen, firmware..."""
+                          time: datetime, msg_id: str | None = None) -> tuple[str, bytes]:
+    """Device status (``.../<device>/status``): online, last seen, firmware...
+
+    `msg_id` (optional): the outbox row's msg_id (``<device>:status:<frame counter>``),
+    carried in the payload for de-duplication."""
     local, utc = _instant(time, "time")
-    doc = {"schema": SCHEMA_VERSIONS["device_status"], "site": site, "device": device,
-           "time": local, "time_utc": utc, **status}
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["device_status"]}
+    if msg_id is not None:
+        doc["msg_id"] = msg_id
+    doc |= {"site": site, "device": device, "time": local, "time_utc": utc, **status}
     return f"{prefix}/{topic_segment(site, 'site')}/{topic_segment(device, 'device')}/status", \
         _dumps(doc)
 
@@ -112,9 +117,11 @@ def device_status_message(site: str, device: str, status: dict[str, Any], *, pre
 def alert_message(event: DeviceEvent | None, *, prefix: str, site: str | None = None,
                   kind: str | None = None, time: datetime | None = None,
                   message: str = "", severity: str = "warning",
-                  details: dict[str, Any] | None = None) -> tuple[str, bytes]:
+                  details: dict[str, Any] | None = None,
+                  msg_id: str | None = None) -> tuple[str, bytes]:
     """A device alert (``.../<device>/alert``) from `event`, or a site alert
-    (``<prefix>/<site>/alert``) when `event` is None and `site`, `kind`, `time` are given."""
+    (``<prefix>/<site>/alert``) when `event` is None and `site`, `kind`, `time` are given.
+    `msg_id` (optional): the outbox row's msg_id, carried in the payload for de-duplication."""
     if event is not None:
         site, kind, time = event.site, event.kind, event.time
         details = {**event.details, **(details or {})}
@@ -127,6 +134,8 @@ def alert_message(event: DeviceEvent | None, *, prefix: str, site: str | None = 
         "kind": kind, "severity": severity, "time": local, "time_utc": utc,
         "message": message, "value": event.value if event else None, "details": details or {},
     }
+    if msg_id is not None:
+        doc = {"schema": doc.pop("schema"), "msg_id": msg_id, **doc}
     base = f"{prefix}/{topic_segment(site, 'site')}"
     topic = f"{base}/{topic_segment(event.device, 'device')}/alert" if event else f"{base}/alert"
     return topic, _dumps(doc)
@@ -138,25 +147,31 @@ def gateway_status_topic(prefix: str, site: str) -> str:
 
 
 def gateway_status_message(site: str, state: str, *, prefix: str, time: datetime | None = None,
-                           **fields: Any) -> tuple[str, bytes]:
+                           msg_id: str | None = None, **fields: Any) -> tuple[str, bytes]:
     """Gateway status: ``state`` is ``online`` or ``offline``; extra counters in `fields`."""
-    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["gateway_status"], "site": site,
-                           "state": state}
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["gateway_status"]}
+    if msg_id is not None:
+        doc["msg_id"] = msg_id
+    doc |= {"site": site, "state": state}
     if time is not None:
         doc["time"], doc["time_utc"] = _instant(time, "time")
     doc.update(fields)
     return gateway_status_topic(prefix, site), _dumps(doc)
 
 
-def plugin_result_message(result: PluginResult, *, prefix: str,
-                          site: str | None = None) -> tuple[str, bytes]:
-    """``<prefix>/<site>/results/<plugin>/<name>``; the plugin's payload under ``payload``."""
+def plugin_result_message(result: PluginResult, *, prefix: str, site: str | None = None,
+                          msg_id: str | None = None) -> tuple[str, bytes]:
+    """``<prefix>/<site>/results/<plugin>/<name>``; the plugin's payload under ``payload``.
+    `msg_id` (optional): the outbox row's msg_id, carried in the payload for de-duplication."""
     site = result.site or site
     if site is None:
         raise ValueError(f"plugin result {result.plugin}/{result.name} has no site")
-    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["plugin_result"], "site": site,
-                           "plugin": result.plugin, "name": result.name,
-                           "device": result.device, "payload": result.payload}
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["plugin_result"]}
+    if msg_id is not None:
+        doc["msg_id"] = msg_id
+    doc |= {"site": site,
+            "plugin": result.plugin, "name": result.name, "device": result.device,
+            "payload": result.payload}
     if result.time is not None:
         doc["time"], doc["time_utc"] = _instant(result.time, "result time")
     topic = (f"{prefix}/{topic_segment(site, 'site')}/results/"
@@ -168,13 +183,18 @@ def command_result_message(site: str, device: str, *, prefix: str, status: str,
                            cmd_id: str | None = None, gateway_cmd_id: int | str | None = None,
                            name: str | None = None, error: str | None = None,
                            result: dict[str, Any] | None = None,
-                           time: datetime | None = None) -> tuple[str, bytes]:
-    """``.../<device>/command/result``: status ``queued``, ``rejected``, ``done`` or ``failed``."""
+                           time: datetime | None = None,
+                           msg_id: str | None = None) -> tuple[str, bytes]:
+    """``.../<device>/command/result``: status ``queued``, ``rejected``, ``done`` or ``failed``.
+    `msg_id`: the outbox row's msg_id (see gateway.uplink.downlink)."""
     local, utc = _instant(time or datetime.now(UTC), "time")
-    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["command_result"], "site": site,
-                           "device": device, "cmd_id": cmd_id, "gateway_cmd_id": gateway_cmd_id,
-                           "name": name, "status": status, "error": error,
-                           "result": result, "time": local, "time_utc": utc}
+    doc: dict[str, Any] = {"schema": SCHEMA_VERSIONS["command_result"]}
+    if msg_id is not None:
+        doc["msg_id"] = msg_id
+    doc |= {"site": site,
+            "device": device, "cmd_id": cmd_id, "gateway_cmd_id": gateway_cmd_id,
+            "name": name, "status": status, "error": error, "result": result, "time": local,
+            "time_utc": utc}
     topic = f"{prefix}/{topic_segment(site, 'site')}/{topic_segment(device, 'device')}" \
         "/command/result"
     return topic, _dumps(doc)

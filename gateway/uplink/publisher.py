@@ -62,7 +62,7 @@ class Publisher:
         self.log = logger or logging.getLogger("gateway.uplink")
         self.stats = PublisherStats()
         self.status = StatusReporter(db, cfg)
-        self.link = Link(cfg, self, will=self.status.will(), logger=self.log)
+        self.link = Link(cfg, self, will=self.status.will, logger=self.log)
         self.status.link = self.link
         self.lanes = Lanes(db, backlog_rate=cfg.backlog_rate, burst=cfg.inflight,
                            live_scan=cfg.live_scan, live_window_s=cfg.live_window_s)
@@ -331,7 +331,12 @@ class Publisher:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.log.error("MQTT uplink background task failed: %r", exc, exc_info=exc)
 
     # -- commands -------------------------------------------------------------------------------
     def message(self, msg: mqtt.MQTTMessage) -> None:

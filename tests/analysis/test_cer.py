@@ -17,6 +17,7 @@ def quarters(values: list[float], start: datetime = H0) -> list[tuple[datetime, 
 
 OLD = Plant("old", 150, date(2019, 5, 1), region="Lombardia")
 NEW = Plant("new", 400, date(2025, 3, 1), region="Toscana")
+SMALL = Plant("small", 150, date(2023, 5, 1), region="Lombardia")
 
 
 def test_hourly_sum_before_minimum_differs_from_quarter_hour_minima():
@@ -59,16 +60,17 @@ def test_premium_tariff_by_size_price_region_and_grant():
 
 
 def test_two_hour_community_totals_incentive_and_excess_rule():
-    # hour 1: fed 4 (old), withdrawn 2 → shared 2; hour 2: fed 4, withdrawn 8 → shared 4
+    # hour 1: fed 4 (small), withdrawn 2 → shared 2; hour 2: fed 4, withdrawn 8 → shared 4
     fed = quarters([1, 1, 1, 1, 1, 1, 1, 1])
-    wdr = quarters([0.5, 0.5, 0.5, 0.5, 2, 2, 2, 2])
-    result = evaluate({"old": fed}, {"m1": wdr}, [OLD], zonal_price=150,
-                      arera_refund_eur_mwh=8.0, members_count=2)
+    wdr = quarters([0.25, 0.25, 0.25, 0.25, 1, 1, 1, 1])
+    result = evaluate({"small": fed}, {"m1": wdr, "m2": wdr}, [SMALL], zonal_price=150,
+                      arera_refund_eur_mwh=8.0)
     assert result["fed_in_kwh"] == 8 and result["withdrawn_kwh"] == 10
     assert result["shared_kwh"] == 6
     assert result["self_consumption_ratio"] == pytest.approx(0.75)
     assert result["self_sufficiency_ratio"] == pytest.approx(0.6)
-    # TIP 120 €/MWh (see above) × 0.006 MWh = 0.72 €; refund 8 €/MWh × 0.006 = 0.048 €
+    # TIP 120 €/MWh (same size, price and region as OLD above: 80 + 30 + 10) × 0.006 MWh =
+    # 0.72 €; refund 8 €/MWh × 0.006 = 0.048 €
     assert result["premium_eur"] == pytest.approx(0.72)
     assert result["arera_refund_eur"] == pytest.approx(0.048)
     rule = result["excess_rule"]
@@ -94,7 +96,7 @@ def test_incomplete_hour_is_a_clear_error():
 
 
 def test_unknown_plant_and_negative_energy_are_errors():
-    with pytest.raises(CerError, match="unknown plants"):
+    with pytest.raises(CerError, match="undeclared plants"):
         hourly_shared({"ghost": quarters([1] * 4)}, {}, [OLD])
-    with pytest.raises(CerError, match="negative energy"):
+    with pytest.raises(CerError, match=r"fed_in\[old\].*not >= 0 kWh"):
         hourly_shared({"old": quarters([1, -1, 1, 1])}, {}, [OLD])

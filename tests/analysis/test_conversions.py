@@ -11,7 +11,15 @@ from gateway.analysis.benchmark import (
     rank_fleet,
     reference_eph,
 )
-from gateway.analysis.conversions import Factors, co2_kg, kwh_to_smc, primary_energy_kwh, smc_to_kwh
+from gateway.analysis.conversions import (
+    ConversionError,
+    Factors,
+    co2_kg,
+    factors_from,
+    kwh_to_smc,
+    primary_energy_kwh,
+    smc_to_kwh,
+)
 
 
 def test_seed003_table_5_10_co2_baseline():
@@ -39,8 +47,25 @@ def test_gas_calorific_bases():
 def test_factors_are_configurable_and_unknown_carriers_are_named():
     custom = Factors(co2_kg_per_kwh={"electricity": 0.3})
     assert co2_kg(10, "electricity", custom) == pytest.approx(3)
-    with pytest.raises(KeyError, match="known: electricity"):
+    with pytest.raises(ConversionError, match="got 'coal', expected one of electricity"):
         co2_kg(10, "coal", custom)
+
+
+def test_factor_overrides_from_a_toml_table():
+    f = factors_from({"co2_kg_per_kwh": {"electricity": 0.3, "biomass": 0.0},
+                      "primary_energy": {"electricity": {"nren": 1.5, "ren": 0.5}},
+                      "gas_kwh_per_smc": {"pci": 9.59}})
+    assert co2_kg(10, "electricity", f) == pytest.approx(3)
+    assert co2_kg(10, "natural_gas", f) == pytest.approx(2.02)      # default kept
+    assert primary_energy_kwh(10, "electricity", "tot", f) == pytest.approx(20)  # 1.5 + 0.5
+    assert smc_to_kwh(100, "pci", f) == pytest.approx(959)
+    assert f.sources[-1] == "overridden by factors"
+    with pytest.raises(ConversionError, match=r"factors\.co2_kg_per_kwh\.coal.*got '1'"):
+        factors_from({"co2_kg_per_kwh": {"coal": "1"}})
+    with pytest.raises(ConversionError, match=r"factors\.gas_kwh_per_smc.*got 'hhv'"):
+        factors_from({"gas_kwh_per_smc": {"hhv": 10}})
+    with pytest.raises(ConversionError, match=r"factors\.co2.*unknown key"):
+        factors_from({"co2": {}})
 
 
 def test_seed004_reference_table():
@@ -80,5 +105,5 @@ def test_fleet_ranking_percentiles_within_category():
 
 
 def test_bad_building_data_names_building_and_field():
-    with pytest.raises(BenchmarkError, match=r"bad\.floor_area_m2"):
+    with pytest.raises(BenchmarkError, match=r"bad field floor_area_m2.*got 0"):
         intensity(Building("bad", "school", 0, 10))

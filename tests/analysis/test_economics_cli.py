@@ -22,12 +22,30 @@ def test_finance_json_reproduces_seed004_measures(capsys):
     code, out, _ = run(capsys, "finance", str(EXAMPLES / "finance_measures.toml"),
                        "--rate", "0.03", "--json")
     assert code == 0
-    measures = json.loads(out)["measures"]
+    doc = json.loads(out)
+    assert doc["ok"] is True and doc["discount_rate_source"] == "--rate"
+    measures = doc["measures"]
     # seed 004: measure 2 PBT with TEE 5.4 y; measure 12 PBT 5.3 y and IRR 18.4 %
     assert measures[0]["payback_simple"] == pytest.approx(5.4, abs=0.1)
     assert measures[1]["payback_simple"] == pytest.approx(5.3, abs=0.1)
     assert measures[1]["irr"] == pytest.approx(0.184, abs=0.001)
     assert "cost_of_conserved_energy_eur_per_kwh" in measures[1]
+    # measure 12 saves 412,000 kWh of natural gas: × 0.202 kg/kWh (seed 003 Table 5.9)
+    assert measures[1]["avoided"]["co2_kg"] == pytest.approx(83_224)
+
+
+def test_finance_discounts_at_the_wacc_of_the_financing_table(capsys):
+    code, out, _ = run(capsys, "finance", str(EXAMPLES / "finance_genova_scenario1.toml"),
+                       "--json")
+    assert code == 0
+    doc = json.loads(out)
+    # seed 003: 0.0382 × 0.8 × (1 − 0.279) + 0.09 × 0.2 = 4.003 %
+    assert doc["discount_rate"] == pytest.approx(0.04003376, abs=1e-8)
+    assert doc["discount_rate_source"] == "WACC of [financing]"
+    flows = doc["measures"][0]["flows"]
+    # year 3: 8,710 + 846 + 12,274.56 Conto Termico (0.4 × (70,739 + 82,693) / 5)
+    assert flows[3] == pytest.approx(8_710 + 846 + 12_274.56)
+    assert flows[2] == pytest.approx(8_710 + 846) and flows[8] == pytest.approx(9_556)
 
 
 def test_finance_table_for_people(capsys):
@@ -52,6 +70,7 @@ def test_cer_example(capsys):
                        "--withdrawn", str(EXAMPLES / "cer_withdrawn.csv"), "--json")
     assert code == 0
     result = json.loads(out)
+    assert result["ok"] is True
     assert result["hours"] == 24
     # recompute from the CSV files by hand: hourly sums, min per hour, oldest plant first
     hourly: dict[tuple[str, str], float] = {}
@@ -69,6 +88,10 @@ def test_cer_example(capsys):
         old_shared += min(s, old)
     assert result["shared_kwh"] == pytest.approx(shared)
     assert result["per_plant"]["pv-vecchio"]["shared_kwh"] == pytest.approx(old_shared)
+    # the 2019 plant predates the DM 414/2023 cutoff: ARERA refund only, no premium
+    assert result["per_plant"]["pv-vecchio"]["premium_eur"] == 0
+    assert result["premium_eur"] == pytest.approx(result["per_plant"]["pv-scuola"]["premium_eur"])
+    assert result["arera_refund_eur"] == pytest.approx(shared / 1000 * 8.0)
 
 
 def test_bad_inputs_give_one_clear_line(capsys, tmp_path):
@@ -80,7 +103,7 @@ def test_bad_inputs_give_one_clear_line(capsys, tmp_path):
     assert "measure[0].investment" in err and "Traceback" not in err
 
     code, _, err = run(capsys, "finance", str(tmp_path / "missing.toml"))
-    assert code == 1 and "cannot read" in err
+    assert code == 1 and "cannot read" in err and "missing.toml" in err
 
     csv_path = tmp_path / "b.csv"
     csv_path.write_text("name,category,floor_area_m2,energy_kwh\nA,school,0,100\n")

@@ -30,6 +30,12 @@ async def test_prunes_only_normalised_and_delivered(tmp_path: Path) -> None:
             # normaliser got through frame 4 (16 readings); outbox: frames 1-2 delivered,
             # frame 3 still pending, frame 4 had its outbox rows pruned after delivery
             series.set_cursor(conn, "readings", ids[15])
+            for i in ids[:16]:      # their values reached the series (none was skipped)
+                conn.execute(
+                    "INSERT INTO series (device_id, channel, interval_start, interval_s, site, "
+                    "quantity, value, unit, register, register_unit, updated_at) VALUES "
+                    "(?, 'el1', ?, 900, 'test-site', 'energy_import', 0.1, 'kWh', 0, 'Wh', 0)",
+                    (dev, starts[i]))
             for i in ids[:12]:
                 oid = outbox.add(conn, topic="t", payload=b"{}", stream=f"{dev}:el1",
                                  msg_id=f"{dev}:el1:{starts[i]}")

@@ -16,6 +16,7 @@ from gateway.config import (
     check_config,
     load_config,
 )
+from gateway.uplink.config import MqttConfig
 from tests.gateway.service.example_plugin import ExamplePlugin
 
 REPO = Path(__file__).resolve().parents[3]
@@ -137,6 +138,9 @@ def test_every_key_is_in_the_example_with_a_comment() -> None:
     keys.remove("municipality")
     for key in [*keys, "municipality", "enabled", "queue_size", "hook_timeout_s"]:
         assert re.search(rf"^#? ?{key} = ", text, re.M), f"{key} is missing from the example"
+    mqtt = text[text.index("\n[mqtt]\n"):text.index("\n[plugins.")]
+    for key in [f.name for f in fields(MqttConfig)] + ["password_file"]:
+        assert re.search(rf"^#? ?{key} = ", mqtt, re.M), f"mqtt.{key} is missing from the example"
     last_other = ""
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()

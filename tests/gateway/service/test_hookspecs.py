@@ -20,7 +20,7 @@ HOST_MODULES = ("host.py", "runner.py")
 def test_every_hook_and_context_method_has_a_docstring() -> None:
     assert set(hookspecs.HOOKS) == {"validate_config", "start", "on_readings", "on_event",
                                     "on_result", "on_schedule", "run", "stop"}
-    for name in hookspecs.HOOKS:
+    for name in (*hookspecs.HOOKS, hookspecs.SNAPSHOT):
         doc = inspect.getdoc(getattr(hookspecs.PluginSpec, name))
         assert doc and doc.strip(), f"hook {name} has no docstring"
     for name, member in vars(hookspecs.PluginContext).items():
@@ -89,9 +89,10 @@ async def test_runner_touches_nothing_but_hooks_and_refuses_other_names() -> Non
     else:
         raise AssertionError("call() accepted a name outside HOOKS")
     await asyncio.sleep(1.2)   # one on_schedule tick
+    assert "plugin" not in runner.snapshot()    # Spy has no snapshot(): nothing added
     await runner.drain_and_stop()
     await asyncio.gather(serve, run, tick)
-    assert spy.touched <= set(hookspecs.HOOKS) | {"schedule_s"}, spy.touched
+    assert spy.touched <= set(hookspecs.HOOKS) | {"schedule_s", hookspecs.SNAPSHOT}, spy.touched
     assert {"start", "on_readings", "on_schedule", "run", "stop"} <= spy.touched
     assert runner.counters["errors"] == 0
 

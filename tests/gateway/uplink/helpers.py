@@ -19,6 +19,7 @@ from gateway.model import Reading
 from gateway.store.db import Database
 from gateway.uplink.config import MqttConfig, validate_mqtt
 from gateway.uplink.messages import reading_message
+from tests.support.mosquitto import Mosquitto
 
 SITE = "comune-test"
 PREFIX = "meterkit"
@@ -75,7 +76,8 @@ class Subscriber:
     """A platform-side consumer: separate paho client, persistent session, QoS 1."""
 
     def __init__(self, port: int, *, client_id: str = "platform", delay_s: float = 0.0,
-                 topic: str = f"{PREFIX}/#", **tls: object) -> None:
+                 topic: str = f"{PREFIX}/#", username: str | None = None,
+                 password: str | None = None, **tls: object) -> None:
         self.port = port
         self.delay_s = delay_s
         self.topic = topic
@@ -87,6 +89,8 @@ class Subscriber:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 0.5)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         if tls:
             self.client.tls_set(**tls)  # type: ignore[arg-type]
 
@@ -115,8 +119,8 @@ class Subscriber:
 
     def readings(self) -> list[dict]:
         with self.lock:
-            return [p for _, p, _ in self.messages
-                    if p.get("schema") == "meterkit/reading/1"]
+            return [p for _, p, _ in self.messages   # (bridge notifications are bare 0/1)
+                    if isinstance(p, dict) and p.get("schema") == "meterkit/reading/1"]
 
 
 def wait_until(pred: object, timeout: float, step: float = 0.05) -> bool:
@@ -155,15 +159,24 @@ def check_delivery(expected: list[Reading], got: list[dict], *,
     return len(first), dups
 
 
-async def acked_around(db: Database, t_kill: float) -> set[str]:
-    """msg_ids whose PUBACK the gateway committed in the instant around a broker SIGKILL.
+def last_save(broker: Mosquitto) -> float:
+    """When the broker last wrote its persistence file (call right after killing it).
 
-    mosquitto sends PUBACK before it saves its state (even with autosave_on_changes), so a
-    SIGKILL right then loses a message it has acknowledged; the gateway cannot see that. The
-    crash tests allow exactly those, and nothing acknowledged earlier."""
+    mosquitto is single-threaded: it writes the whole store at the end of a loop iteration
+    (mosquitto.db.new, renamed), so every message it acknowledged before that write is in the
+    file, and only messages acknowledged after it can die with a SIGKILL."""
+    return (broker.workdir / "mosquitto.db").stat().st_mtime
+
+
+async def acked_after(db: Database, t: float) -> set[str]:
+    """msg_ids the gateway marked delivered after time `t` (a PUBACK received after `t`).
+
+    With `t` = :func:`last_save` of a SIGKILLed broker this is exactly the set mosquitto may
+    have lost (it sends PUBACK before it saves); the crash tests allow those and nothing else.
+    The gateway commits `delivered` after the PUBACK arrived, so a message acknowledged after
+    the save always has ``delivered_at`` > `t`."""
     rows = await db.read(lambda c: c.execute(
-        "SELECT msg_id FROM outbox WHERE delivered_at BETWEEN ? AND ?",
-        (t_kill - 0.25, t_kill + 0.5)).fetchall())
+        "SELECT msg_id FROM outbox WHERE delivered_at > ?", (t,)).fetchall())
     return {r[0] for r in rows}
 
 

@@ -124,3 +124,29 @@ def test_ha_discovery_config() -> None:
     assert cfg["state_topic"] == topic and "register.value" in cfg["value_template"]
     pulses = dict(json.loads(payload), register={"value": 1, "unit": "pulse"})
     assert ha_discovery_message(pulses, state_topic=topic, status_topic="x") is None
+
+
+def test_every_published_type_can_carry_its_msg_id() -> None:
+    """The outbox row's msg_id travels in the payload, second after `schema`, and every
+    published schema accepts it (docs/MQTT.md, "De-duplication")."""
+    t = datetime(2026, 1, 15, 7, 0, tzinfo=UTC)
+    built = [
+        device_status_message("comune-x", "0000a1b2", {"online": True}, prefix="m", time=t,
+                              msg_id="0000a1b2:status:17"),
+        alert_message(None, prefix="m", site="comune-x", kind="uplink_quarantine", time=t,
+                      msg_id="gateway:alert:quarantine:9"),
+        gateway_status_message("comune-x", "online", prefix="m", time=t,
+                               msg_id="comune-x:gateway:online:1768460400000"),
+        plugin_result_message(PluginResult(plugin="baseline", name="daily", payload={},
+                                           site="comune-x", time=t),
+                              prefix="m", msg_id="result:baseline:3"),
+        command_result_message("comune-x", "0000a1b2", prefix="m", status="queued", time=t,
+                               gateway_cmd_id=1, msg_id="0000a1b2:command:1:queued"),
+    ]
+    ids = ["0000a1b2:status:17", "gateway:alert:quarantine:9",
+           "comune-x:gateway:online:1768460400000", "result:baseline:3",
+           "0000a1b2:command:1:queued"]
+    for (_topic, payload), want in zip(built, ids, strict=True):
+        doc = json.loads(payload)
+        validate(doc)
+        assert list(doc)[:2] == ["schema", "msg_id"] and doc["msg_id"] == want

@@ -160,3 +160,47 @@ async def test_puback_reason_code_rejection(tmp_path: Path, acl_broker: Mosquitt
         await task
         sub.stop()
         await db.close()
+
+
+async def test_refused_site_alert_topic_does_not_loop(tmp_path: Path,
+                                                      acl_broker: Mosquitto) -> None:
+    """The ACL refuses <prefix>/<site>/alert too: the denied row raises one uplink_quarantine
+    alert, which is refused and quarantined in turn — and raises nothing more. Quarantined
+    rows: exactly 2 (the row and its alert), however long the gateway runs."""
+    sub = Subscriber(acl_broker.port).start()
+    assert await asyncio.to_thread(wait_until, lambda: sub.client.is_connected(), 5)
+    db = await Database.open(tmp_path / "g.db")
+    readings = list(fleet_readings(devices=1, intervals=10))               # 20
+    await db.write(lambda c: outbox.add(c, topic=f"{PREFIX}/{SITE}/denied/a/b/c", payload=b"{}",
+                                        stream="denied", msg_id="denied:1"))
+    await db.write(add_readings, readings)
+    pub = Publisher(db, mqtt_config(acl_broker.port, max_attempts=2, reject_retry_s=0.2))
+    task = asyncio.create_task(pub.run())
+    try:
+        assert await asyncio.to_thread(wait_until, lambda: pub.stats.quarantined == 2, 20)
+        # one more full reject cycle (2 attempts x pause + reconnects) would fit in this time
+        await asyncio.sleep(4.0)
+        assert pub.stats.quarantined == 2
+        assert await db.read(outbox.counts) == {"pending": 0, "delivered": 20,
+                                                "quarantined": 2}
+        rows = await db.read(lambda c: c.execute(
+            "SELECT msg_id, topic FROM outbox WHERE state = 'quarantined' ORDER BY id"
+        ).fetchall())
+        assert [r[1] for r in rows] == [f"{PREFIX}/{SITE}/denied/a/b/c",
+                                        f"{PREFIX}/{SITE}/alert"]
+        # the alert's own quarantine is reported in the retained gateway status only
+        assert await asyncio.to_thread(wait_until, lambda: any(
+            p.get("quarantined") == 2 for p in _statuses(sub)), 10)
+        last = [p for p in _statuses(sub) if p.get("quarantined") == 2][-1]
+        assert last["last_quarantined"]["msg_id"] == rows[1][0]
+        validate(last)
+    finally:
+        pub.stop()
+        await task
+        sub.stop()
+        await db.close()
+
+
+def _statuses(sub: Subscriber) -> list[dict]:
+    with sub.lock:
+        return [p for _, p, _ in sub.messages if p.get("schema") == "meterkit/gateway_status/1"]
