@@ -9,6 +9,8 @@ subscriber checks every reading against the boards' ground truth.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,6 +40,7 @@ class DemoOptions:
     speed: float | None = None      # default: the period in about 60 s
     broker: str = "auto"
     progress: Progress | None = None
+    workdir: Path | None = None     # keep logs, databases and board truth here (else a temp dir)
 
 
 def retrofit_day(days: float) -> int:
@@ -79,15 +82,21 @@ def demo_scenario(devices: int, days: float, speed: float) -> Scenario:
 
 
 def run_demo(options: DemoOptions) -> tuple[RunResult, Scenario]:
+    # the CLI validates its options; these guard callers of the library function
     if options.devices < 1:
-        raise ValueError("--devices must be at least 1")
-    if options.days <= 0:
-        raise ValueError("--days must be positive")
+        raise ValueError("devices must be at least 1")
+    if not (math.isfinite(options.days) and options.days > 0):
+        raise ValueError(f"days must be a positive finite number, not {options.days!r}")
     speed = options.speed or max(500.0, options.days * 86400.0 / 60.0)
     scenario = demo_scenario(options.devices, options.days, speed)
     run = RunOptions(broker=options.broker, progress=options.progress, drain_timeout_s=90.0)
-    with tempfile.TemporaryDirectory(prefix="meterkit-demo-") as tmp:
-        run.workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if options.workdir is None:
+            run.workdir = Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="meterkit-demo-")))
+        else:
+            run.workdir, run.keep = options.workdir, True
+            run.workdir.mkdir(parents=True, exist_ok=True)
         if alerts_available():
             run.plugins["alerts"] = demo_alert_rules(
                 run.workdir / "gateway" / "state", SCHOOL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -11,6 +12,14 @@ from simulator.errors import ScenarioProblem
 __all__ = ["Reader"]
 
 _MISSING = object()
+
+
+def _within(kind: str, lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{kind} in [{lo}, {hi}]"
+    if lo is not None:
+        return f"{kind} >= {lo}"
+    return f"{kind} <= {hi}" if hi is not None else kind
 
 
 class Reader:
@@ -62,8 +71,12 @@ class Reader:
         if isinstance(v, bool) or not ok:
             self.problem(name, f"must be {kind}", v, kind)
             return None if default is _MISSING else default
+        if not math.isfinite(v):
+            # TOML allows nan and inf; both compare False against any bound, so check first
+            self.problem(name, "must be a finite number", v, _within(kind, lo, hi))
+            return None if default is _MISSING else default
         if (lo is not None and v < lo) or (hi is not None and v > hi):
-            self.problem(name, "out of range", v, f"{kind} in [{lo}, {hi}]")
+            self.problem(name, "out of range", v, _within(kind, lo, hi))
             return None if default is _MISSING else default
         return v
 
@@ -73,10 +86,12 @@ class Reader:
         if v is default:
             return v
         good = (isinstance(v, list) and len(v) == 2
-                and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v))
+                and all(isinstance(x, int | float) and not isinstance(x, bool)
+                        and math.isfinite(x) for x in v))
         if not good or v[0] > v[1] or (lo is not None and v[0] < lo) or (
                 hi is not None and v[1] > hi):
-            self.problem(name, "must be [min, max]", v, f"two numbers, min <= max, in [{lo}, {hi}]")
+            self.problem(name, "must be [min, max]", v,
+                         _within("two finite numbers, min <= max,", lo, hi))
             return default
         return (float(v[0]), float(v[1]))
 

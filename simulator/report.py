@@ -9,10 +9,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from simulator.errors import ScenarioError, SimulatorError
 from simulator.i18n import label
 from simulator.results import RunResult
 
-__all__ = ["print_json", "print_report"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_COMPONENT", "EXIT_LOST", "EXIT_OK", "error_exit_code",
+           "print_json", "print_report", "show_and_exit_code"]
+
+# The documented exit codes of `meterkit demo` and `meterkit sim run|check` (docs/SIMULATOR.md)
+EXIT_OK = 0          # nothing lost, invented or altered
+EXIT_LOST = 1        # a reading lost, invented or altered upstream
+EXIT_BAD_INPUT = 2   # bad options or a bad scenario file
+EXIT_COMPONENT = 3   # a component (mosquitto, MicroPython, the gateway) missing or failing
 
 
 def print_json(result: RunResult, extra: dict[str, Any] | None = None) -> None:
@@ -30,8 +38,14 @@ def show_and_exit_code(result: RunResult, *, as_json: bool, lang: str) -> int:
     else:
         print_report(result, Console(), lang)
     if result.degraded:
-        return 3
-    return 0 if result.comparison and result.comparison.ok else 1
+        return EXIT_COMPONENT
+    return EXIT_OK if result.comparison and result.comparison.ok else EXIT_LOST
+
+
+def error_exit_code(exc: SimulatorError) -> int:
+    """A scenario the user wrote wrong is bad input (2); anything else that stopped the run
+    is a component missing or failing (3): the message names it and says what to do."""
+    return EXIT_BAD_INPUT if isinstance(exc, ScenarioError) else EXIT_COMPONENT
 
 
 def _num(x: Any) -> str:
