@@ -193,7 +193,22 @@ class App:
                 return
             await hal.sleep_ms(1000)
 
+    def stopped(self):
+        """Ctrl-C stopped the app: save the registers, or the energy and pulses counted since
+        the last save (up to persist_s) are lost with the reset that usually follows. The
+        tool repeats Ctrl-C: one landing in a save restarts it (the write is atomic)."""
+        m = getattr(self, "meter", None)
+        for _ in range(5):
+            try:
+                if m is not None and m._dirty:
+                    m.persist()
+                return
+            except KeyboardInterrupt:
+                pass
+
     async def main(self):
+        global current
+        current = self
         self._boot_t = self.hal.now()
         self.boot()
         tasks = [asyncio.create_task(self.meter.run()), asyncio.create_task(self.session.run())]
@@ -219,10 +234,23 @@ class App:
         await self.session._close()
 
 
+current = None  # the App whose main() runs: what interrupted() saves
+
+
+def interrupted():
+    """Call where a KeyboardInterrupt ends the app (it may land in any task or the loop)."""
+    if current is not None:
+        current.stopped()
+
+
 def run(hal, config_path):
     app = App(hal, config_path)
     if app.cfg is None:
         print("CONFIG ERROR: the board cannot reach its gateway; fix the config and reset")
         return app
-    asyncio.run(app.main())
+    try:
+        asyncio.run(app.main())
+    except KeyboardInterrupt:
+        interrupted()
+        raise
     return app

@@ -7,6 +7,7 @@ only a matching file is renamed over `<path>`; a mismatch leaves the old file in
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import json
@@ -141,7 +142,9 @@ class Board:
     def close(self) -> None:
         close = getattr(self.ser, "close", None)
         if close is not None:
-            close()
+            # A board already gone: the error that matters was raised before this.
+            with contextlib.suppress(OSError):
+                close()
 
     def __enter__(self) -> Board:
         return self
@@ -169,7 +172,8 @@ class Board:
         if not info.has_sha256:
             raise BoardNotMicroPython("this MicroPython build has no hashlib.sha256",
                                       where=self.where, why="files could not be verified",
-                                      todo="flash a standard MicroPython build (1.20 or later)")
+                                      todo="flash a standard MicroPython build (1.22 or later, "
+                                           "docs/FIRMWARE.md)")
         return info
 
     def probe(self) -> BoardInfo:

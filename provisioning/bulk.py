@@ -110,8 +110,19 @@ def run_bulk(rows: list[BulkRow], provision_row: Callable[[BulkRow, int], str], 
                 res = RowResult(row.line, row.port, f"{did:08x}", True, "", fw)
             except ProvisioningError as exc:
                 res = RowResult(row.line, row.port, f"{did:08x}", False, exc.code,
-                                f"{exc} ({exc.why})" if exc.why else str(exc))
+                                _message(exc))
+            except Exception as exc:
+                # One board's unforeseen failure must not stop the roll-out of the others.
+                res = RowResult(row.line, row.port, f"{did:08x}", False, "unexpected",
+                                f"{type(exc).__name__}: {exc}")
         results.append(res)
         if on_done is not None:
             on_done(res)
     return results
+
+
+def _message(exc: ProvisioningError) -> str:
+    """The error, its cause and what it left behind (registered or not), on one line."""
+    text = f"{exc} ({exc.why})" if exc.why else str(exc)
+    state = [f"{k}: {v}" for k, v in exc.fields.items() if k in ("registered", "board", "label")]
+    return "; ".join([text, *state])

@@ -72,7 +72,7 @@ def _board(p: argparse.ArgumentParser, *, port: bool = True) -> None:
     p.add_argument("--target", choices=("esp32", "unix"), default="esp32",
                    help="board type: esp32 (default) or unix (the virtual board)")
     p.add_argument("--firmware", metavar="DIR", help="meterkit folder with firmware/ and "
-                   "protocol/ (default: the one installed with this tool)")
+                   "protocol/ (default: the firmware shipped in this tool's package)")
     p.add_argument("--config-only", action="store_true",
                    help="write only config.json; the board's firmware must match this tool's")
 
@@ -109,7 +109,8 @@ def _outputs(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from provisioning import cli_admin, cli_device
+    from provisioning import cli_admin, cli_bulk, cli_device
+    from provisioning.cli_examples import EXAMPLES
 
     top = subparsers.add_parser(
         "provision", help="set up boards on site: identity, keys, flashing, labels",
@@ -140,22 +141,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        description="CSV header: port,site,channels[,device_id,building,apn]; "
                        "channels separated by ';' (0:ct:SCT-013-030;1:gas:10). Every row is "
                        "attempted; the summary counts ok and failed rows exactly.",
-                       epilog=CHANNEL_HELP, formatter_class=_RAW)
+                       epilog=CHANNEL_HELP + "\n" + EXAMPLES["bulk"], formatter_class=_RAW)
     p.add_argument("csv", help="the roll-out CSV")
     _board(p, port=False)
     _gateway_addr(p)
     _registrar(p)
     p.add_argument("--label-dir", metavar="DIR", help="write a label per board here")
     _common(p)
-    p.set_defaults(handler=cli_device.cmd_bulk)
+    p.set_defaults(handler=cli_bulk.cmd_bulk)
 
-    p = sub.add_parser("check", help="self-test a board without writing anything")
+    p = sub.add_parser("check", help="self-test a board without writing anything",
+                       epilog=EXAMPLES["check"], formatter_class=_RAW)
     p.add_argument("--port", required=True)
     p.add_argument("--no-reboot", action="store_true", help="leave the board in its REPL")
     _common(p)
     p.set_defaults(handler=cli_device.cmd_check)
 
-    p = sub.add_parser("rotate", help="give a board a new key (board and gateway together)")
+    p = sub.add_parser("rotate", help="give a board a new key (board and gateway together)",
+                       epilog=EXAMPLES["rotate"], formatter_class=_RAW)
     p.add_argument("--port", required=True)
     p.add_argument("--wait-hello", type=float, default=0, metavar="S")
     _discard(p)
@@ -164,7 +167,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=cli_admin.cmd_rotate)
 
     p = sub.add_parser("decommission", help="remove a board from the gateway (and its key "
-                       "from the board when --port is given)")
+                       "from the board when --port is given)",
+                       epilog=EXAMPLES["decommission"], formatter_class=_RAW)
     p.add_argument("device_id")
     p.add_argument("--port", help="the board, if connected: its config and key are erased")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -173,7 +177,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=cli_admin.cmd_decommission)
 
     p = sub.add_parser("label", help="(re)print a label: text and QR code PNG, never the key",
-                       epilog=CHANNEL_HELP, formatter_class=_RAW)
+                       epilog=CHANNEL_HELP + "\n" + EXAMPLES["label"], formatter_class=_RAW)
     p.add_argument("--id", required=True)
     p.add_argument("--site", required=True)
     p.add_argument("--building", default="")
@@ -182,20 +186,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(p)
     p.set_defaults(handler=cli_admin.cmd_label)
 
-    p = sub.add_parser("ct-models", help="the CT clamps this tool knows, with their settings")
+    p = sub.add_parser("ct-models", help="the CT clamps this tool knows, with their settings",
+                       epilog=EXAMPLES["ct-models"], formatter_class=_RAW)
     _common(p)
     p.set_defaults(handler=cli_admin.cmd_ct_models)
 
     p = sub.add_parser("keys", help="create the key pairs for offline bundles",
                        description="gateway: the gateway's bundle key pair (bundle.key stays "
                        "on the gateway, bundle.pub goes to installers). installer: your "
-                       "signing key pair (installer.pub goes into the gateway's trusted file).")
+                       "signing key pair (installer.pub goes into the gateway's trusted file).",
+                       epilog=EXAMPLES["keys"], formatter_class=_RAW)
     p.add_argument("kind", choices=("gateway", "installer"))
     p.add_argument("--dir", default=".", help="where to write the files")
     p.add_argument("--overwrite", action="store_true", help="replace an existing key")
     _common(p)
     p.set_defaults(handler=cli_admin.cmd_keys)
 
-    p = sub.add_parser("ports", help="list serial ports")
+    p = sub.add_parser("ports", help="list serial ports", epilog=EXAMPLES["ports"],
+                       formatter_class=_RAW)
     _common(p)
     p.set_defaults(handler=cli_admin.cmd_ports)

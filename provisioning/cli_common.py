@@ -9,11 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from provisioning.errors import ProvisioningError
 from provisioning.messages import error_text, t
 from provisioning.registrars import BundleRegistrar, Direct, Registrar
 
-__all__ = ["console", "fail", "guarded", "make_registrar", "say"]
+__all__ = ["console", "fail", "guarded", "make_registrar", "say", "unexpected"]
 
 
 def console(stderr: bool = False) -> Any:
@@ -35,22 +37,36 @@ def fail(args: argparse.Namespace, exc: ProvisioningError) -> int:
         return 1
     head, step = error_text(exc.code, args.lang)
     out = console(stderr=True)
-    out.print(f"[bold red]{head}[/]: {exc}")
+    out.print(f"[bold red]{head}[/]: {escape(str(exc))}")
     if exc.why:
-        out.print(f"  {exc.why}")
+        out.print(f"  {exc.why}", markup=False)
+    # The state the failure left (device id, registered or not, the board), then the step.
+    for name, value in exc.fields.items():
+        if name != "traceback":
+            out.print(f"  {name}: {value}", markup=False)
     out.print(f"[bold]{t('todo', args.lang)}:[/] {step}")
     if exc.todo:
-        out.print(f"  → {exc.todo}")
+        out.print(f"  → {exc.todo}", markup=False)
     return 1
 
 
+def unexpected(exc: Exception) -> ProvisioningError:
+    """A failure no check foresaw, as one error line instead of a traceback."""
+    return ProvisioningError("unexpected failure", why=f"{type(exc).__name__}: {exc}",
+                             todo="run the same command again; if it repeats, report this "
+                                  "line and the command to the meterkit maintainers")
+
+
 def guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn ProvisioningErrors into the installer-facing message and exit code 1."""
+    """Turn every error into the installer-facing message and exit code 1, never a traceback
+    (Ctrl-C still stops the command)."""
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
         except ProvisioningError as exc:
             return fail(args, exc)
+        except Exception as exc:
+            return fail(args, unexpected(exc))
 
     run.__name__ = handler.__name__
     return run

@@ -1,4 +1,4 @@
-"""Handlers of `meterkit provision device | bulk | check`: the installer's everyday commands."""
+"""Handlers of `meterkit provision device | check`: the installer's everyday commands."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from provisioning.flow import Flashed, Plan, provision
 from provisioning.messages import t
 from provisioning.registrars import BundleRegistrar, Direct, Registrar
 
-__all__ = ["cmd_bulk", "cmd_check", "cmd_device"]
+__all__ = ["check_gateway", "check_outputs", "cmd_check", "cmd_device", "firmware_image"]
 
 
-def _image(args: argparse.Namespace) -> tuple[Any, tuple[int, ...], list[str]]:
+def firmware_image(args: argparse.Namespace) -> tuple[Any, tuple[int, ...], list[str]]:
     """(image to write or None with --config-only, its version, modules to self-test)."""
     from provisioning.firmware_files import load_image
 
@@ -25,68 +25,81 @@ def _image(args: argparse.Namespace) -> tuple[Any, tuple[int, ...], list[str]]:
     return (None if args.config_only else image), image.version, image.modules
 
 
-def _ask_channels() -> list[str]:
-    """Ask for the channels on a terminal; each answer is validated at once and re-asked."""
+def _ask(args: argparse.Namespace, registrar: Registrar) -> None:
+    """Ask on the terminal for what --site/--building/--channel did not give."""
     from rich.prompt import Prompt
 
-    from provisioning.channels import parse_channel
-    from provisioning.ct_models import CT_MODELS
-    from provisioning.errors import ChannelError
+    from provisioning.ask import ask_device
 
     out = console()
-    out.print("CT models / modelli: " + ", ".join(CT_MODELS) + ", custom")
-    questions = (
-        ("0", "ct", "CT clamp model on channel 0 / modello pinza (empty: none)", "SCT-013-030"),
-        ("1", "gas", "gas litres per pulse on channel 1 / litri per impulso (empty: none)", ""),
-    )
-    specs = []
-    for index, kind, question, default in questions:
-        while True:
-            answer = Prompt.ask(question, default=default).strip()
-            if not answer:
-                break
-            spec = f"{index}:{kind}:{answer}"
-            if kind == "ct":
-                volts = Prompt.ask("nominal voltage / tensione nominale [V]", default="230")
-                spec += f":nominal_v={volts}"
-            try:
-                for w in parse_channel(spec).warnings:
-                    out.print(f"[yellow]{w}[/]")
-            except ChannelError as exc:
-                out.print(f"[red]{exc}[/] → {exc.todo}")
-                continue
-            specs.append(spec)
-            break
-    return specs
+    direct = isinstance(registrar, Direct)
+    answers = ask_device(
+        lambda q, default: Prompt.ask(q, default=default, console=out),
+        lambda text: out.print(text, markup=False),
+        site=args.site or (registrar.link.default_site if direct else ""),
+        sites=registrar.link.sites if direct else None, building=args.building)
+    args.site, args.building, args.channel = answers.site, answers.building, answers.channels
+
+
+def _save(args: argparse.Namespace, out: Flashed, site: str,
+          channels: tuple[Channel, ...]) -> dict[str, Any]:
+    """Key file and label of a board that holds its config (and is registered)."""
+    from provisioning.errors import FileWriteError
+    from provisioning.identity import write_secret_file
+    from provisioning.label import write_label
+
+    extra: dict[str, Any] = {}
+    later = (f"{out.device_id} is registered and the board holds its config; fix the path "
+             f"and write the label with `meterkit provision label --id {out.device_id} ...`")
+    try:
+        if args.key_out:
+            path = write_secret_file(Path(args.key_out) / f"{out.device_id}.key",
+                                     out.key.hex().encode() + b"\n")
+            say(args, "key_file", path=path)
+            extra["key_file"] = str(path)
+        if args.label_dir:
+            _txt, png, _qr = write_label(Path(args.label_dir), out.device_id, site,
+                                         args.building, channels, firmware=out.firmware)
+            say(args, "label", path=png)
+            extra["label"] = str(png)
+    except FileWriteError as exc:
+        exc.fields.update(device_id=out.device_id, registered="yes")
+        exc.todo = f"{exc.todo}; {later}"
+        raise
+    return extra
+
+
+def _save_after_failure(args: argparse.Namespace, exc: Exception, site: str,
+                        channels: tuple[Channel, ...]) -> None:
+    """A board that got its config but failed later (self-test) is registered: still write
+    its key file and label, so the installer can identify it, and say where they are."""
+    from provisioning.errors import ProvisioningError
+
+    out = getattr(exc, "partial", None)
+    if not isinstance(exc, ProvisioningError) or not isinstance(out, Flashed) \
+            or not out.config_written:
+        return
+    try:
+        exc.fields.update(_save(args, out, site, channels))
+    except ProvisioningError as why:
+        exc.fields["files"] = f"not written: {why} ({why.why})"
 
 
 def _after(args: argparse.Namespace, registrar: Registrar, out: Flashed, site: str,
            channels: tuple[Channel, ...]) -> dict[str, Any]:
     """Key file, label, hello check: what follows a successful write."""
-    from provisioning.identity import write_secret_file
-    from provisioning.label import write_label
-
     extra: dict[str, Any] = {}
     if isinstance(registrar, BundleRegistrar):
         say(args, "bundled", path=registrar.path)
         extra["bundle"] = str(registrar.path)
     else:
         say(args, "registered")
-    if args.key_out:
-        path = write_secret_file(Path(args.key_out) / f"{out.device_id}.key",
-                                 out.key.hex().encode() + b"\n")
-        say(args, "key_file", path=path)
-        extra["key_file"] = str(path)
+    extra.update(_save(args, out, site, channels))
     if args.show_key:
         if args.json:
             extra["key"] = out.key.hex()
         else:
             console().print(t("key_shown", args.lang, key=out.key.hex()))
-    if args.label_dir:
-        _txt, png, _qr = write_label(Path(args.label_dir), out.device_id, site, args.building,
-                                     channels, firmware=out.firmware)
-        say(args, "label", path=png)
-        extra["label"] = str(png)
     if args.wait_hello and isinstance(registrar, Direct):
         say(args, "waiting_hello")
         registrar.link.wait_for_hello(out.device_id, since=int(time.time()) - 5,
@@ -114,11 +127,15 @@ def cmd_device(args: argparse.Namespace) -> int:
     from provisioning.channels import parse_channels
     from provisioning.identity import new_device_id, parse_id
 
-    specs = args.channel or (_ask_channels() if sys.stdin.isatty() and not args.json else [])
-    channels = tuple(parse_channels(specs))
+    interactive = not args.channel and sys.stdin.isatty() and not args.json
+    if not interactive:      # a wrong --channel is reported before anything else is checked
+        channels = tuple(parse_channels(args.channel))
     registrar = make_registrar(args)
+    if interactive:
+        _ask(args, registrar)
+        channels = tuple(parse_channels(args.channel))
     site = args.site or (registrar.link.default_site if isinstance(registrar, Direct) else "")
-    image, version, modules = _image(args)
+    image, version, modules = firmware_image(args)
     did = parse_id(args.id) if args.id else new_device_id()
     for c in channels:
         for w in c.warnings:
@@ -126,12 +143,17 @@ def cmd_device(args: argparse.Namespace) -> int:
     plan = Plan(did, site, channels, args.gateway_host, args.gateway_port,
                 building=args.building, apn=args.apn, replace=args.replace,
                 discard_backlog_key=args.discard_backlog_key)
-    _check_gateway(args)
+    check_outputs(args)
+    check_gateway(args)
     say(args, "connecting", port=args.port)
-    with Board.open(args.port) as board:
-        out = _run_with_progress(args, lambda cb: provision(
-            plan, board, registrar, image, expect_fw=version, modules=modules, progress=cb,
-            reboot=not args.no_reboot))
+    try:
+        with Board.open(args.port) as board:
+            out = _run_with_progress(args, lambda cb: provision(
+                plan, board, registrar, image, expect_fw=version, modules=modules,
+                progress=cb, reboot=not args.no_reboot))
+    except Exception as exc:
+        _save_after_failure(args, exc, site, channels)
+        raise
     _counter_notes(args, out)
     extra = _after(args, registrar, out, site, channels)
     if args.json:
@@ -164,7 +186,19 @@ def _counter_notes(args: argparse.Namespace, out: Flashed) -> None:
             "counter_unknown_stored", args.lang, id=out.device_id, max=out.stored_counter))
 
 
-def _check_gateway(args: argparse.Namespace) -> None:
+def check_outputs(args: argparse.Namespace) -> None:
+    """Label and key folders must take files before anything is registered or written."""
+    from provisioning.diskio import check_writable_dir
+
+    if getattr(args, "label_dir", None):
+        check_writable_dir(Path(args.label_dir), "label folder")
+    if getattr(args, "key_out", None):
+        check_writable_dir(Path(args.key_out), "key folder")
+    if getattr(args, "bundle", None):
+        check_writable_dir(Path(args.bundle).parent, "bundle folder")
+
+
+def check_gateway(args: argparse.Namespace) -> None:
     if args.check_gateway:
         from provisioning.gateway_link import check_ingest_reachable
 
@@ -190,6 +224,7 @@ def _run_with_progress(args: argparse.Namespace, fn: Any) -> Any:
 @guarded
 def cmd_check(args: argparse.Namespace) -> int:
     from provisioning.board import Board
+    from provisioning.errors import ProvisioningError
     from provisioning.firmware_files import load_image
     from provisioning.selftest import run_selftest
 
@@ -197,7 +232,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     with Board.open(args.port) as board:
         info = board.connect()
         target = "unix" if info.platform == "linux" else "esp32"
-        st = run_selftest(board, load_image(target=target).modules)
+        try:
+            modules: list[str] | None = load_image(target=target).modules
+        except ProvisioningError:
+            modules = None  # the hardware checks do not need this tool's firmware files
+        st = run_selftest(board, modules)
         if not args.no_reboot:
             board.reset()
     fw = ".".join(map(str, info.firmware)) if info.firmware else None
@@ -210,64 +249,3 @@ def cmd_check(args: argparse.Namespace) -> int:
                         f"firmware {fw or '-'}")
         _selftest_table(args, st.checks)
     return 1 if st.failed else 0
-
-
-@guarded
-def cmd_bulk(args: argparse.Namespace) -> int:
-    from provisioning.board import Board
-    from provisioning.bulk import BulkRow, RowResult, read_rows, run_bulk
-
-    rows = read_rows(Path(args.csv))
-    registrar = make_registrar(args)
-    _check_gateway(args)
-    image, version, modules = _image(args)
-
-    def one(row: BulkRow, did: int) -> str:
-        plan = Plan(did, row.site, row.channels, args.gateway_host, args.gateway_port,
-                    building=row.building, apn=row.apn, replace=args.replace,
-                    discard_backlog_key=args.discard_backlog_key)
-        with Board.open(row.port) as board:
-            out = provision(plan, board, registrar, image, expect_fw=version,
-                            modules=modules)
-        if args.label_dir:
-            from provisioning.label import write_label
-
-            write_label(Path(args.label_dir), out.device_id, row.site, row.building,
-                        row.channels, firmware=out.firmware)
-        return out.firmware
-
-    if args.json:
-        results = run_bulk(rows, one)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        with Progress(TextColumn("bulk"), BarColumn(), MofNCompleteColumn(),
-                      console=console()) as bar:
-            task = bar.add_task("", total=len(rows))
-
-            def done(_r: RowResult) -> None:
-                bar.advance(task)
-
-            results = run_bulk(rows, one, on_done=done)
-    ok = sum(1 for r in results if r.ok)
-    failed = len(results) - ok
-    if args.json:
-        write_stdout_json({"ok": ok, "failed": failed, "total": len(results),
-                           "rows": [_row(r) for r in results]})
-    else:
-        from rich.table import Table
-
-        table = Table(title=t("bulk_summary", args.lang, ok=ok, failed=failed,
-                              total=len(results)))
-        for col in ("line", "port", "device", "result", "detail"):
-            table.add_column(col)
-        for r in results:
-            table.add_row(str(r.line), r.port, r.device_id or "-",
-                          "[green]ok[/]" if r.ok else f"[bold red]{r.code}[/]", r.message)
-        console().print(table)
-    return 0 if failed == 0 else 1
-
-
-def _row(r: Any) -> dict[str, Any]:
-    return {"line": r.line, "port": r.port, "device_id": r.device_id, "ok": r.ok,
-            "code": r.code, "message": r.message}

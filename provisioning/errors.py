@@ -4,9 +4,11 @@ from __future__ import annotations
 
 __all__ = [
     "BoardExecError",
+    "BoardLost",
     "BoardNotMicroPython",
     "BundleError",
     "ChannelError",
+    "FileWriteError",
     "FirmwareVersionError",
     "GatewayUnreachable",
     "PortBusy",
@@ -31,6 +33,9 @@ class ProvisioningError(Exception):
         self.why = why
         self.todo = todo
         self.fields = fields
+        # What a flow had done when it failed (e.g. `provisioning.flow.Flashed`: registered,
+        # config written), so a handler can still save the key file and label of that board.
+        self.partial: object | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"error": self.code, "what": self.what, "where": self.where, "why": self.why,
@@ -53,6 +58,18 @@ class BoardNotMicroPython(ProvisioningError):
     """Nothing on the port speaks the MicroPython raw REPL (other firmware, bootloader, modem)."""
 
     code = "not_micropython"
+
+
+class BoardLost(ProvisioningError):
+    """The serial port failed mid-session: the board was unplugged, reset itself or lost power."""
+
+    code = "board_lost"
+
+
+class FileWriteError(ProvisioningError):
+    """A file on this computer (key, label, bundle) could not be written."""
+
+    code = "file_write"
 
 
 class BoardExecError(ProvisioningError):

@@ -3,18 +3,22 @@
 `firmware/manifest.py` and `protocol/manifest.py` list the board modules (`package(name,
 files=(...))`); they are parsed, never executed. A real board also gets `firmware/main.py`
 as `/main.py`; the unix port (virtual board) gets the simulation modules instead.
+
+The default tree is the one this tool runs from: the source checkout, or site-packages after
+`pip install` (the wheel ships `firmware` and `protocol` as packages, see pyproject.toml).
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioning.errors import ProvisioningError
 
-__all__ = ["FirmwareImage", "load_image"]
+__all__ = ["FirmwareImage", "default_root", "load_image"]
 
 REPO = Path(__file__).resolve().parents[1]
 _VERSION = re.compile(r"^FW_VERSION\s*=\s*\((\d+),\s*(\d+),\s*(\d+)\)", re.M)
@@ -71,14 +75,15 @@ def load_image(root: Path | None = None, *, target: str = "esp32") -> FirmwareIm
     if target not in TARGETS:
         raise ProvisioningError(f"unknown target {target!r}", where="--target",
                                 todo="use esp32 (a real board) or unix (the virtual board)")
-    base = Path(root or REPO)
+    base = Path(root) if root else default_root()
     app = base / "firmware" / "app.py"
     try:
         match = _VERSION.search(app.read_text())
     except OSError:
-        raise ProvisioningError("no firmware found", where=str(base / "firmware"),
-                                todo="pass --firmware DIR: the meterkit folder that holds "
-                                     "firmware/ and protocol/") from None
+        raise ProvisioningError(
+            "no firmware found", where=str(base / "firmware"),
+            todo="pass --firmware DIR: the meterkit folder that holds firmware/ and "
+                 "protocol/; or reinstall meterkit (its package ships them)") from None
     if match is None:
         raise ProvisioningError("firmware/app.py has no FW_VERSION", where=str(app),
                                 todo="use a released firmware folder")
@@ -95,6 +100,20 @@ def load_image(root: Path | None = None, *, target: str = "esp32") -> FirmwareIm
     else:
         files["main.py"] = _read(base / "firmware" / "main.py")
     return FirmwareImage(files, (int(match[1]), int(match[2]), int(match[3])), target)
+
+
+def default_root() -> Path:
+    """The tree holding `firmware/` and `protocol/`: next to this package (a checkout, or
+    site-packages), else wherever the `firmware` package is importable from."""
+    if (REPO / "firmware" / "app.py").is_file():
+        return REPO
+    try:
+        spec = importlib.util.find_spec("firmware")  # locates, does not import
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        return Path(spec.origin).resolve().parents[1]
+    return REPO
 
 
 def _read(path: Path) -> bytes:

@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from provisioning.board import Board, BoardInfo
 from provisioning.board_counter import read_counter_limit, read_limit, write_counter_limit
@@ -126,10 +127,21 @@ def flash(board: Board, info: BoardInfo, cfg: DeviceConfig, image: FirmwareImage
     out.firmware = _v(info.firmware)
     st = out.selftest = run_selftest(board, modules)
     if st.failed:
+        # The config is written and verified: restart the board into its app (it keeps
+        # retrying the modem), so fixing the wiring or SIM is all that is left to do.
+        state = "left in its REPL (--no-reboot): unplug and replug it to start it"
+        if reboot:
+            try:
+                board.reset()
+                state = "rebooted: its app runs with the new config"
+            except ProvisioningError:
+                state = "not answering: unplug and replug it to start it"
         raise SelfTestFailed("self-test failed: " + ", ".join(st.failed), where=board.where,
                              why="; ".join(f"{k}: {st.checks[k][1]}" for k in st.failed),
-                             todo="fix the wiring/SIM named above and run "
-                                  "`meterkit provision check`")
+                             todo=f"the board holds its config as {out.device_id}; fix the "
+                                  "wiring/SIM named above, then run `meterkit provision "
+                                  f"check --port {board.where}` (no need to provision again)",
+                             board=state)
     if st.device_id != cfg.device_id or st.config_hash != cfg.hash():
         raise VerificationMismatch("the board reads a different config than was written",
                                    where=board.where, why=f"hash {st.config_hash} != "
@@ -186,10 +198,30 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
         return flash(board, info, cfg, image, expect_fw=expect_fw, out=out,
                      modules=modules if modules is not None else
                      (image.modules if image else []), progress=progress, reboot=reboot)
+    except ProvisioningError as exc:
+        if not out.config_written:
+            registrar.rollback(record)
+        _what_happened(exc, out)
+        raise
     except BaseException:
         if not out.config_written:
             registrar.rollback(record)
         raise
+
+
+def _what_happened(exc: ProvisioningError, out: Flashed) -> None:
+    """Tell the installer the state a failed provisioning left: is the id registered, does
+    the board hold its config (then key file and label are still worth writing)."""
+    exc.partial = out
+    exc.fields.setdefault("device_id", out.device_id)
+    if out.config_written:
+        exc.fields["registered"] = "yes"
+        exc.fields.setdefault("board", "left in its REPL: unplug and replug it to start it")
+    else:
+        exc.fields["registered"] = "no (rolled back)"
+        step = (f"nothing is registered for {out.device_id}; run the same command again "
+                f"(add --id {out.device_id} to keep this id)")
+        exc.todo = f"{exc.todo}; {step}" if exc.todo else step
 
 
 def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | None = None,
@@ -207,12 +239,18 @@ def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | N
     if raw is None:
         raise ProvisioningError("the board has no config", where=board.where,
                                 todo="provision it with `meterkit provision device`")
-    cfg = json.loads(raw)
+    cfg = _board_config(raw)
+    if cfg is None:
+        raise ProvisioningError(
+            "the board's config.json is damaged", where=board.where,
+            why="not a JSON object with a device_id between 1 and ffffffff",
+            todo="provision the board again with the id on its label: `meterkit provision "
+                 "device --port ... --id <label id> --replace` (that also gives it a new key)")
     limit = read_counter_limit(board, info.platform)
     key = new_key()
     cfg["key"] = key.hex()
     text = json.dumps(cfg, indent=1, sort_keys=True) + "\n"
-    did = format_id(int(cfg["device_id"]))
+    did = format_id(cfg["device_id"])
     record = registrar.check(DeviceRecord(did, "rotate", int(now or time.time()), key=key,
                                           config_hash=config_hash(text, key.hex()),
                                           firmware=_v(expect_fw), first_counter=limit),
@@ -224,10 +262,20 @@ def rotate(board: Board, registrar: Registrar, *, expect_fw: tuple[int, ...] | N
     try:
         out.files[CONFIG] = board.put_file(CONFIG, text.encode())
         out.config_written = True
+    except ProvisioningError as exc:
+        registrar.rollback(record)
+        exc.fields.update(device_id=did, key="unchanged: the gateway's change was rolled back")
+        exc.todo = f"{exc.todo}; the board keeps its old key, run rotate again"
+        raise
     except BaseException:
         registrar.rollback(record)
         raise
-    board.reset()
+    try:
+        board.reset()
+    except ProvisioningError as exc:
+        exc.fields.update(device_id=did, key="rotated on the board and at the gateway")
+        exc.todo = "the rotation is complete; unplug and replug the board to restart it"
+        raise
     return out
 
 
@@ -239,20 +287,37 @@ def decommission(device_id: int, registrar: Registrar, board: Board | None, *,
     if board is not None:
         board.connect()
         raw = board.read_file(CONFIG)
-        if raw is not None and int(json.loads(raw)["device_id"]) != device_id:
-            raise ProvisioningError(f"the board on the port is not {format_id(device_id)}",
-                                    where=board.where, todo="connect the right board")
+        # A damaged config is erased too: no firmware can run with it, so it identifies no
+        # device, and the key fragment in it must not stay on the board.
+        current = _config_id(raw)
+        if current is not None and current != device_id:
+            raise ProvisioningError(f"the board on the port is {format_id(current)}, not "
+                                    f"{format_id(device_id)}", where=board.where,
+                                    todo="connect the right board, or run decommission "
+                                         f"{format_id(current)}")
         removed = board.remove(CONFIG)
         board.reset()
     registrar.apply(DeviceRecord(format_id(device_id), "remove", int(now or time.time())))
     return removed
 
 
-def _config_id(raw: bytes | None) -> int | None:
+def _board_config(raw: bytes | None) -> dict[str, Any] | None:
+    """The board's config as a dict with a valid device_id, or None if it is damaged."""
     try:
-        return int(json.loads(raw or b"")["device_id"])
-    except (ValueError, KeyError, TypeError):
-        return None  # unreadable config: it is replaced anyway
+        cfg = json.loads(raw or b"")
+    except ValueError:    # also UnicodeDecodeError
+        return None
+    if not isinstance(cfg, dict):
+        return None
+    did = cfg.get("device_id")
+    if isinstance(did, bool) or not isinstance(did, int) or not 0 < did <= 0xFFFFFFFF:
+        return None
+    return cfg
+
+
+def _config_id(raw: bytes | None) -> int | None:
+    cfg = _board_config(raw)
+    return None if cfg is None else int(cfg["device_id"])
 
 
 def _v(version: tuple[int, ...] | None) -> str:

@@ -154,4 +154,4 @@ def check_ingest_reachable(host: str, port: int, timeout_s: float = 3.0) -> None
         raise GatewayUnreachable("gateway ingest port not reachable", where=f"{host}:{port}",
                                  why=str(exc), todo="check the address and that `meterkit "
                                  "gateway run` is up; a board behind a cellular APN may still "
-                                 "reach it (use --no-gateway-check)") from None
+                                 "reach it: then run again without --check-gateway") from None

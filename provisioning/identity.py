@@ -45,16 +45,20 @@ def new_key() -> bytes:
     return secrets.token_bytes(16)
 
 
-def write_secret_file(path: Path, data: bytes) -> Path:
-    """Write a file only its owner can read (0600 from creation, never briefly wider)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_secret_file(path: Path, data: bytes, what: str = "key file") -> Path:
+    """Write a file only its owner can read (0600 from creation, never briefly wider);
+    FileWriteError (naming `what`) when the folder cannot be written."""
+    from provisioning.diskio import writing
+
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # O_CREAT's mode is masked by umask; an existing tmp keeps its own
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    with writing(path, what):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # O_CREAT's mode is masked by umask; an old tmp keeps its own
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
     return path

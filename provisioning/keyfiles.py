@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from provisioning.diskio import writing
 from provisioning.errors import ProvisioningError
 from provisioning.identity import write_secret_file
 
@@ -20,8 +21,9 @@ def save_keypair(directory: Path, name: str, private: bytes, public: bytes, *,
     if priv_path.exists() and not overwrite:
         raise ProvisioningError("key already exists", where=str(priv_path),
                                 todo="keep it; pass --overwrite only to replace it on purpose")
-    write_secret_file(priv_path, private.hex().encode() + b"\n")
-    pub_path.write_text(public.hex() + "\n")
+    write_secret_file(priv_path, private.hex().encode() + b"\n", "private key")
+    with writing(pub_path, "public key"):
+        pub_path.write_text(public.hex() + "\n")
     return priv_path, pub_path
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from provisioning.channels import Channel
+from provisioning.diskio import writing
 
 __all__ = ["label_payload", "label_text", "write_label", "write_label_png"]
 
@@ -50,18 +51,20 @@ def write_label_png(path: Path, payload: str) -> Path:
     qr.add_data(payload)
     qr.make(fit=True)
     img = qr.make_image(image_factory=PyPNGImage)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as f:
-        img.save(f)
+    with writing(path, "label"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            img.save(f)
     return path
 
 
 def write_label(directory: Path, device_id: str, site: str, building: str,
                 channels: Sequence[Channel], *, firmware: str = "") -> tuple[Path, Path, str]:
     """`label-<id>.txt` and `label-<id>.png` in `directory`: (txt, png, QR payload)."""
-    directory.mkdir(parents=True, exist_ok=True)
     txt = directory / f"label-{device_id}.txt"
-    txt.write_text(label_text(device_id, site, building, channels, firmware=firmware))
+    with writing(txt, "label"):
+        directory.mkdir(parents=True, exist_ok=True)
+        txt.write_text(label_text(device_id, site, building, channels, firmware=firmware))
     payload = label_payload(device_id, site, building, channels)
     png = write_label_png(directory / f"label-{device_id}.png", payload)
     return txt, png, payload

@@ -76,6 +76,15 @@ _ERRORS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
                         ("Flash MicroPython first, or pick the right port; press RESET.",
                          "Installare prima MicroPython o scegliere la porta giusta; premere "
                          "RESET.")),
+    "board_lost": (("The board disappeared", "La scheda è scomparsa"),
+                   ("Plug it back in and run the same command again; if it says "
+                    "\"registered: yes\" below, the board holds its config: run only check.",
+                    "Ricollegarla e ripetere lo stesso comando; se qui sotto c'è "
+                    "\"registered: yes\", la scheda ha la sua configurazione: lanciare solo "
+                    "check.")),
+    "file_write": (("Cannot write a file", "Impossibile scrivere un file"),
+                   ("Pick a folder you can write to (named below) and retry.",
+                    "Scegliere una cartella scrivibile (indicata sotto) e riprovare.")),
     "board_exec": (("The board reported an error", "La scheda ha segnalato un errore"),
                    ("Reset the board and retry.", "Riavviare la scheda e riprovare.")),
     "firmware_version": (("Wrong firmware version", "Versione firmware errata"),

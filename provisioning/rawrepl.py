@@ -13,6 +13,7 @@ import time
 from typing import Protocol
 
 from provisioning.errors import BoardExecError, BoardNotMicroPython
+from provisioning.port_guard import GuardedPort
 
 __all__ = ["RawRepl", "SerialLike"]
 
@@ -36,7 +37,8 @@ class RawRepl:
     """Drive one board's raw REPL; `noise` keeps what the board printed outside of commands."""
 
     def __init__(self, ser: SerialLike, *, timeout_s: float = 10.0) -> None:
-        self.ser = ser
+        # Every port I/O goes through the guard: a vanished board is a BoardLost, not a trace.
+        self.ser: SerialLike = ser if isinstance(ser, GuardedPort) else GuardedPort(ser)
         self.timeout_s = timeout_s
         self.noise = bytearray()
         self.in_raw = False

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioning.errors import RegistrationError
+from provisioning.errors import FileWriteError, RegistrationError
 from provisioning.gateway_link import DirectRegistrar
 from provisioning.identity import write_secret_file
 from provisioning.record import DeviceRecord
@@ -201,6 +201,10 @@ class BundleRegistrar:
             self._earlier = self.path.read_bytes()
         except FileNotFoundError:
             self._earlier = b""
+        except OSError as exc:
+            raise FileWriteError("cannot open the bundle", where=str(self.path),
+                                 why=exc.strerror or str(exc),
+                                 todo="pick a bundle file in a folder you can write to") from None
         if self._earlier and not self._earlier.endswith(b"\n"):
             self._earlier += b"\n"
 
@@ -223,11 +227,20 @@ class BundleRegistrar:
 
         blob = create_bundle(self.records.values(), gateway_public=self.gateway_public,
                              installer_private=self.installer_private) if self.records else b""
-        write_secret_file(self.path, self._earlier + blob)
+        write_secret_file(self.path, self._earlier + blob, "bundle")
 
     def apply(self, record: DeviceRecord) -> None:
+        before = self.records.get(record.device_id)
         self.records[record.device_id] = record
-        self._write()
+        try:
+            self._write()
+        except BaseException:
+            # Not written: the next board of a bulk run must not carry this record along.
+            if before is None:
+                self.records.pop(record.device_id, None)
+            else:
+                self.records[record.device_id] = before
+            raise
 
     def rollback(self, record: DeviceRecord) -> None:
         self.records.pop(record.device_id, None)

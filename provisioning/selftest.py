@@ -50,12 +50,15 @@ try:
 except Exception as e:
     r["config"] = ["fail", repr(e)]
 bad = []
-for m in mods:
+for m in mods or ():
     try:
         __import__("firmware." + m)
     except Exception as e:
         bad.append(m + ": " + repr(e))
-r["modules"] = ["fail", "; ".join(bad)] if bad else ["ok", "%%d modules import" %% len(mods)]
+if mods is None:
+    r["modules"] = ["n/a", "not checked: this tool has no firmware files to list them"]
+else:
+    r["modules"] = ["fail", "; ".join(bad)] if bad else ["ok", "%%d modules import" %% len(mods)]
 if cfg is None:
     r["hardware"] = ["n/a", "config not loaded"]
 else:
@@ -88,8 +91,9 @@ class SelfTest:
         return [k for k, (status, _d) in self.checks.items() if status == "fail"]
 
 
-def run_selftest(board: Board, modules: list[str]) -> SelfTest:
-    """Run the checks on `board`; `modules` are the firmware module names to import."""
+def run_selftest(board: Board, modules: list[str] | None) -> SelfTest:
+    """Run the checks on `board`; `modules` are the firmware module names to import (None:
+    unknown here, the `modules` check says "n/a")."""
     out = board.run(_SCRIPT % {"mods": modules}, timeout_s=TIMEOUT_S)
     try:
         data = json.loads(out.strip().splitlines()[-1])

@@ -3,15 +3,24 @@
     with VirtualBoard(tmp / "board") as vb:      # vb.port is e.g. /dev/pts/7
         ...talk to vb.port with pyserial, exactly as to /dev/ttyUSB0...
 
+    python -m simulator.virtual_board [DIR]      # by hand (training): prints the port
+
 `root` is the board's filesystem (the REPL's working directory and its only import path), so
 what a tool writes over the REPL is what the board later runs. At power-on the board runs a
-boot shim that models the boot sequence proposed in docs/decisions/013-provisioning.md: a
-provisioning window of `boot_window_ms` (Ctrl-C there lands in the REPL before any watchdog
-is armed), then — if `config.json` and `firmware/main_sim.py` are on the board — the firmware's
-unix-port entry point with that config. Without an app (or after Ctrl-C) the MicroPython REPL
-serves the port; Ctrl-D in the friendly REPL, `SystemExit` or a crash is a reset: the process
-restarts, like a board rebooting. The ESP32's hardware watchdog is modelled host-side: once
-the app has armed it, an app stopped by Ctrl-C resets the board after the watchdog timeout.
+boot shim that plays `firmware/main.py` (docs/decisions/013-provisioning.md): a provisioning
+window of `boot_window_ms` (Ctrl-C there lands in the REPL before any watchdog is armed),
+then — if `config.json` and `firmware/main_sim.py` are on the board — the firmware's
+unix-port entry point with that config; a Ctrl-C that stops the app saves its registers
+first, as `firmware.app.run` does on a board. Without an app (or after Ctrl-C) the
+MicroPython REPL serves the port; Ctrl-D in the friendly REPL, `SystemExit` or a crash is a
+reset: the process restarts, like a board rebooting. The ESP32's hardware watchdog is
+modelled host-side: once the app has armed it, an app stopped by Ctrl-C resets the board
+after the watchdog timeout.
+
+Test hooks: `unplug()` pulls the USB cable (the port fails with EIO); `pulse_idle` wires a
+pulse input wrongly (SimHal's `idle_level`, seen by the app and the self-test); a sim feed
+file (docs/FIRMWARE.md, "Sim feed protocol") written to `<state_dir>/feed.txt` drives the
+inputs of the next boot that runs the app, once.
 """
 
 from __future__ import annotations
@@ -31,8 +40,30 @@ from types import TracebackType
 
 __all__ = ["VirtualBoard"]
 
+# Wiring faults for the installer's self-test: SimHal's `idle_level` (a pulse input resting at
+# the wrong level) set on every SimHal the firmware creates, the self-test's included. An import
+# hook, because the firmware files arrive over the REPL after this shim ran.
+_WIRING = """\
+import builtins
+_imp0 = builtins.__import__
+def _imp(name, *a):
+    m = _imp0(name, *a)
+    hs = sys.modules.get("firmware.hal_sim")
+    sh = getattr(hs, "SimHal", None)   # None too while hal_sim itself is being imported
+    if sh is not None and not getattr(sh, "_wired", False):
+        _i0 = sh.__init__
+        def _init(self, *x, **k):
+            _i0(self, *x, **k)
+            self.idle_level.update(%(idle)r)
+        sh.__init__ = _init
+        sh._wired = True
+    return m
+builtins.__import__ = _imp
+"""
+
 _SHIM = """\
 import sys, time
+%(wiring)s
 print("meterkit boot: provisioning window %(ms)d ms (Ctrl-C)")
 time.sleep_ms(%(ms)d)
 def _has(p):
@@ -50,7 +81,20 @@ if _has("config.json") and _has("firmware/main_sim.py"):
     hal_sim.SimHal.wdt_start = _armed
     sys.argv[:] = ["main_sim.py", "--config", "config.json", "--state-dir", %(state)r,
                 "--clock-speed", %(speed)r, "--report-every", "3600"]
-    import firmware.main_sim
+    try:   # a sim feed dropped in the state dir drives this boot's inputs, once
+        import os
+        os.rename(%(state)r + "/feed.txt", %(state)r + "/feed.used")
+        sys.argv.extend(["--feed", %(state)r + "/feed.used"])
+    except OSError:
+        pass
+    try:
+        import firmware.main_sim
+    except KeyboardInterrupt:
+        # As firmware/main.py's app.run() on a board: Ctrl-C saves the registers first.
+        from firmware import app as _app
+        if hasattr(_app, "interrupted"):
+            _app.interrupted()
+        raise
 else:
     print("meterkit boot: no app on this board")
 """
@@ -70,7 +114,8 @@ class VirtualBoard:
 
     def __init__(self, root: Path, *, state_dir: Path | None = None, boot_window_ms: int = 1500,
                  run_app: bool = True, clock_speed: float = 1.0,
-                 micropython: str | None = None) -> None:
+                 micropython: str | None = None,
+                 pulse_idle: dict[int, int] | None = None) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_dir = Path(state_dir or self.root.parent / f"{self.root.name}-state")
@@ -78,6 +123,7 @@ class VirtualBoard:
         self.boot_window_ms = boot_window_ms
         self.run_app = run_app
         self.clock_speed = clock_speed
+        self.pulse_idle = dict(pulse_idle or {})  # channel -> level a miswired input rests at
         self.binary = micropython or _micropython()
         self.log = bytearray()          # everything the board printed, across reboots
         self.boots = 0
@@ -109,8 +155,9 @@ class VirtualBoard:
             self._thread.join(timeout=5)
         self._kill()
         for fd in (self._ma, self._sa):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def __enter__(self) -> VirtualBoard:
         return self.start()
@@ -118,6 +165,15 @@ class VirtualBoard:
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    def unplug(self) -> None:
+        """Pull the USB cable: the port disappears (the tool's next read or write fails with
+        EIO, as a vanished /dev/ttyUSB0 does); the board itself keeps running."""
+        with self._lock:
+            if self._ma >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self._ma)
+                self._ma = -1
 
     def power_cycle(self) -> None:
         """Cut and restore power (the tests' "unplug and replug")."""
@@ -151,8 +207,9 @@ class VirtualBoard:
         cmd = [self.binary]
         if self.run_app:
             shim = self.state_dir / "boot_shim.py"
+            wiring = _WIRING % {"idle": self.pulse_idle} if self.pulse_idle else ""
             shim.write_text(_SHIM % {"ms": self.boot_window_ms, "state": str(self.state_dir),
-                                     "speed": str(self.clock_speed)})
+                                     "speed": str(self.clock_speed), "wiring": wiring})
             cmd += ["-i", str(shim)]
         env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
         env["MICROPYPATH"] = f"{self.root}:.frozen"   # the board sees only its own files
@@ -184,15 +241,17 @@ class VirtualBoard:
         while not self._stop.is_set():
             with self._lock:
                 mb = self._mb
+                ma = self._ma
                 wants_write = [mb] if self._to_board else []
             try:
-                readable, writable, _ = select.select([self._ma, mb], wants_write, [], 0.05)
+                readable, writable, _ = select.select([fd for fd in (ma, mb) if fd >= 0],
+                                                      wants_write, [], 0.05)
             except (OSError, ValueError):
                 continue  # the board fd was swapped by a power cycle
             with self._lock:
                 if mb != self._mb:
                     continue
-                if self._ma in readable:
+                if ma >= 0 and ma == self._ma and ma in readable:
                     self._from_port()
                 if mb in writable and self._to_board:
                     with contextlib.suppress(BlockingIOError):
@@ -219,8 +278,9 @@ class VirtualBoard:
                 return False
             raise
         self._record(data)
-        with contextlib.suppress(BlockingIOError):
-            os.write(self._ma, data)     # nobody listening and the buffer full: lost, as a UART
+        if self._ma >= 0:   # unplugged: the output goes nowhere, as a UART's
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._ma, data)  # nobody listening and the buffer full: lost
         return True
 
     def _record(self, data: bytes) -> None:
@@ -242,3 +302,38 @@ class VirtualBoard:
         self._kill()
         if not self._stop.is_set():
             self._boot()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a virtual board until Ctrl-C, for trying `meterkit provision` by hand."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator.virtual_board",
+        description="A MicroPython board on a pseudo-terminal, running the meterkit firmware "
+                    "the tool writes to it. Prints the port to give `meterkit provision "
+                    "--port ... --target unix`; Ctrl-C stops it.")
+    parser.add_argument("dir", nargs="?", help="the board's filesystem (default: a new "
+                        "temporary folder); reuse it to keep what was written")
+    args = parser.parse_args(argv)
+    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="meterkit-board-"))
+    try:
+        board = VirtualBoard(root / "fs" if not args.dir else root)
+    except RuntimeError as exc:       # the micropython binary is missing
+        print(f"virtual board: {exc}")
+        return 1
+    with board:
+        print(f"virtual board on {board.port}  (files: {board.root})", flush=True)
+        print(f"  meterkit provision check --port {board.port}", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

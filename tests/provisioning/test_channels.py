@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
 from provisioning.channels import parse_channel, parse_channels
 from provisioning.ct_models import CT_MODELS, find_model, max_measurable_a
-from provisioning.device_config import DeviceConfig, config_hash
+from provisioning.device_config import DeviceConfig
 from provisioning.errors import ChannelError
 
 
@@ -86,10 +87,30 @@ def test_every_model_resolves_and_fits_the_firmware_ranges() -> None:
         assert 1 <= model.ct_ratio <= 1_000_000 and 0.001 <= model.burden_ohm() <= 100_000
 
 
-def test_config_hash_matches_the_firmware_definition() -> None:
-    cfg = DeviceConfig(0xA1B2, bytes(range(16)), "gw", 4590,
-                       (parse_channel("0:ct:SCT-013-030"),))
+def test_config_hash_matches_the_firmware_definition(tmp_path: Path) -> None:
+    """The hash the tool expects is the one the firmware computes (firmware/config.py, run
+    under MicroPython on the very file the tool writes): the board reports it in its hello."""
+    from tests.support.micropython import run_micropython
+
+    key = bytes(range(16))
+    cfg = DeviceConfig(0xA1B2, key, "gw", 4590,
+                       (parse_channel("0:ct:SCT-013-030"), parse_channel("1:gas:10")),
+                       modem={"apn": "iot.1nce.net"})
     text = cfg.text()
-    assert json.loads(text)["key"] == bytes(range(16)).hex()
-    assert cfg.hash() == config_hash(text, bytes(range(16)).hex())
-    assert "<hidden>" in repr(cfg) and bytes(range(16)).hex() not in repr(cfg)
+    assert json.loads(text)["key"] == key.hex()
+    (tmp_path / "config.json").write_text(text)
+    script = tmp_path / "hash.py"
+    script.write_text("from firmware import config\n"
+                      "cfg, errors, h = config.load('config.json')\n"
+                      "print(errors)\n"
+                      "print(h & 0xFFFFFFFF)\n")
+    done = run_micropython(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    errors, board_hash = done.stdout.decode().split()[-2:]
+    assert errors == "[]"
+    assert cfg.hash() == int(board_hash)
+    # A different key gives the same hash (the key is blanked), other settings do not.
+    other = DeviceConfig(0xA1B2, bytes(16), "gw", 4590, cfg.channels, modem=cfg.modem)
+    assert other.hash() == cfg.hash()
+    assert DeviceConfig(0xA1B3, key, "gw", 4590, cfg.channels).hash() != cfg.hash()
+    assert "<hidden>" in repr(cfg) and key.hex() not in repr(cfg)

@@ -78,6 +78,6 @@ def test_running_app_is_caught_in_its_boot_window(board: VirtualBoard, gateway: 
     assert code == 0, err
     report = last_json(out)
     assert report["checks"]["config"][0] == "ok" and report["checks"]["pulse1"][0] == "ok"
-    # The tool reset the running board and stopped it in the window: no watchdog reset.
+    # The tool reset the running board and stopped it in the window. (That its watchdog
+    # then never fires is shown with a 10 s watchdog: test_running_board.py.)
     assert board.boots > boots
-    assert board.wdt_resets == 0

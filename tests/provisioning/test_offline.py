@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from provisioning.bundle import open_bundle
 from provisioning.keyfiles import load_private, load_public
 from simulator.virtual_board import VirtualBoard
-from tests.provisioning.conftest import last_json
+from tests.provisioning.conftest import Gateway, last_json
 
 
 def _keys(cli, tmp_path: Path) -> tuple[Path, Path]:
@@ -79,3 +80,49 @@ def test_runs_append_to_one_bundle(tmp_path: Path, cli) -> None:
     bundle = open_bundle(path.read_bytes(), gateway_private=load_private(gw / "bundle.key"),
                          trusted_installers=[load_public(me / "installer.pub")])
     assert [r.device_id for r in bundle.records] == ["00000001", "00000002"]
+
+
+def test_offline_bundle_imported_then_the_board_is_heard(board: VirtualBoard,
+                                                         gateway: Gateway, cli) -> None:
+    """Provision without the gateway (--bundle), import the bundle on the gateway with
+    `meterkit gateway devices import`, and the board's frames are accepted there."""
+    from gateway.registry import get_device, get_device_key
+
+    # The gateway's bundle key and trusted installers, where the import looks by default:
+    # next to the gateway secret file.
+    assert cli("provision", "keys", "gateway", "--dir", str(gateway.workdir))[0] == 0
+    me = gateway.workdir.parent / "me"
+    assert cli("provision", "keys", "installer", "--dir", str(me))[0] == 0
+    (gateway.workdir / "installers.pub").write_text((me / "installer.pub").read_text())
+    bundle = gateway.workdir.parent / "lodi.mkb"
+    code, out, err = cli("provision", "device", "--port", board.port, "--target", "unix",
+                         "--id", "0000b0b0", "--site", "lodi", "--gateway-host", "127.0.0.1",
+                         "--gateway-port", str(gateway.port), "--channel", "1:gas:10",
+                         "--bundle", str(bundle), "--gateway-pubkey",
+                         str(gateway.workdir / "bundle.pub"), "--installer-key",
+                         str(me / "installer.key"), "--no-reboot", "--json")
+    assert code == 0, err
+    config_hash = last_json(out)["config_hash"]
+    assert gateway.query(lambda c: get_device(c, "0000b0b0")) is None   # not registered yet
+
+    code, out, err = cli("gateway", "devices", "import", str(bundle), "--config",
+                         str(gateway.config), "--json")
+    assert code == 0, out + err
+    key = gateway.query(lambda c: get_device_key(c, gateway.box(), "0000b0b0"))
+    assert json.loads((board.root / "config.json").read_text())["key"] == key.hex()
+
+    gateway.start()
+    board.power_cycle()                  # the board starts its app with the written config
+    deadline = time.monotonic() + 60
+    device = None
+    while time.monotonic() < deadline:
+        device = gateway.query(lambda c: get_device(c, "0000b0b0"))
+        if device.last_hello_at:
+            break
+        time.sleep(0.5)
+    assert device is not None and device.last_hello_at, (
+        board.log[-2000:], (gateway.workdir / "ingest.log").read_text()[-2000:])
+    assert device.config_hash == config_hash and device.site == "lodi"
+    frames = gateway.query(lambda c: c.execute(
+        "SELECT count(*) FROM frames WHERE device_id = '0000b0b0'").fetchone()[0])
+    assert frames >= 1

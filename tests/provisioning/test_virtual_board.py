@@ -32,3 +32,28 @@ def test_naive_ctrl_c_after_the_watchdog_is_armed_ends_in_a_reset(tmp_path: Path
             assert vb.wdt_resets == 1 and vb.boots >= 2
         finally:
             ser.close()
+
+
+def test_started_by_hand_it_prints_its_port_and_answers(tmp_path: Path) -> None:
+    """`python -m simulator.virtual_board DIR` (docs/INSTALLER.md, training)."""
+    import signal
+    import subprocess
+    import sys
+
+    from provisioning.board import Board
+    from tests.support.micropython import REPO
+
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.virtual_board",
+                             str(tmp_path / "fs")], cwd=REPO, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("virtual board on /dev/"), first
+        port = first.split()[3]
+        with Board.open(port) as board:
+            info = board.connect()
+        assert info.implementation == "micropython" and info.platform == "linux"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
