@@ -215,7 +215,8 @@ class Gateway:
 def _limits(cfg: Config) -> IngestLimits:
     ing = cfg.ingest
     return IngestLimits(
-        idle_timeout_s=ing.idle_timeout_s, max_buffered_bytes=ing.max_buffered_bytes,
+        idle_timeout_s=ing.idle_timeout_s, auth_timeout_s=ing.auth_timeout_s,
+        max_buffered_bytes=ing.max_buffered_bytes,
         max_frames_per_s=ing.max_frames_per_s, burst=ing.burst, max_failures=ing.max_failures,
         max_garbage_bytes=ing.max_garbage_bytes, max_connections=ing.max_connections,
         drain_timeout_s=ing.drain_timeout_s)

@@ -31,13 +31,12 @@ The config path defaults to $METERKIT_CONFIG or /etc/meterkit/gateway.toml.
 
 DEVICES_EPILOG = """\
 channels: INDEX:NAME:KIND[:UNIT[:FACTOR]]
-  INDEX   the board's channel number (0, 1, ...), or the channel an input plugin submits
+  INDEX   the board's channel number (0, 1, ...); input plugins (Modbus) register their own
   NAME    e.g. el1, gas (used in topics)
   KIND    electric | gas                              UNIT  Wh | Wh_export | L | pulse
   FACTOR  register units -> Wh or litres; required for pulse (e.g. 10 = 10 L per pulse)
 examples:
   meterkit gateway devices add 0000a1b2 --key 000102...0f --site scuola --channel 0:el1:electric:Wh
-  meterkit gateway devices add modbus:sdm630-1 --channel import:el2:electric:Wh
   meterkit gateway devices list --json
   meterkit gateway devices show 0000a1b2
   meterkit gateway devices remove 0000a1b2 --yes

@@ -100,14 +100,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
-    from gateway.registry import RegistryError, add_device
+    from gateway.registry import RegistryError, add_device, channels_from_pairs
     from gateway.store.keybox import KeyBox, KeyBoxError
 
     try:
         key = bytes.fromhex(args.key) if args.key else None
         if key is not None and len(key) != 16:
             raise UsageError(f"--key: {len(key)} bytes; expected 16 (32 hex digits)")
-        channels = dict(parse_channel(c) for c in args.channel)
+        channels = channels_from_pairs(parse_channel(c) for c in args.channel)
         site = args.site or config.gateway.site
         if site not in config.sites:
             raise UsageError(f"--site {site!r} is not configured (expected one of "

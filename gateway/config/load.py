@@ -8,6 +8,7 @@ Unknown keys are problems too: a typo must not silently fall back to a default.
 from __future__ import annotations
 
 import difflib
+import inspect
 import logging
 import tomllib
 from collections.abc import Callable
@@ -89,7 +90,8 @@ def _load(path: Path, plugins: dict[str, type] | None) -> tuple[Config | None, l
     ingest = _ingest(root.table("ingest"))
     storage = _storage(root.table("storage"))
     mqtt = _mqtt(raw, gateway.site, base, problems)
-    plugin_settings = _plugins(root.table("plugins"), problems, plugins)
+    plugin_settings = _plugins(root.table("plugins"), problems, plugins,
+                               {name: s.as_dict() for name, s in sites.items()})
     config = Config(path, gateway, ingest, storage, sites, mqtt, plugin_settings)
     return config, problems
 
@@ -124,6 +126,7 @@ def _ingest(t: Table) -> IngestSettings:
         host=t.take("host", "0.0.0.0", as_str()),
         port=t.take("port", 4590, as_int(1, 65535, "a TCP port")),
         idle_timeout_s=t.take("idle_timeout_s", 300.0, as_number(1, 86400, "seconds")),
+        auth_timeout_s=t.take("auth_timeout_s", 60.0, as_number(1, 86400, "seconds")),
         max_connections=t.take("max_connections", 1000, as_int(1, 100_000, "a count")),
         max_frames_per_s=t.take("max_frames_per_s", 100.0, as_number(0.1, 1e6, "a rate")),
         burst=t.take("burst", 200, as_int(1, 1_000_000, "a frame count")),
@@ -243,8 +246,8 @@ def _problem_from_text(text: str, section: str) -> Problem:
     return Problem(key, message)
 
 
-def _plugins(t: Table, problems: list[Problem],
-             known: dict[str, type] | None) -> dict[str, PluginSettings]:
+def _plugins(t: Table, problems: list[Problem], known: dict[str, type] | None,
+             sites: dict[str, dict[str, Any]]) -> dict[str, PluginSettings]:
     broken: dict[str, str] = {}
     if known is None:
         from gateway.plugins.host import discover_plugins
@@ -271,13 +274,13 @@ def _plugins(t: Table, problems: list[Problem],
                            hint=(f"did you mean {close[0]!r}? " if close else "")
                            + "install it, or set enabled = false")
             continue
-        _plugin_options(cls, name, options, problems)
+        _plugin_options(cls, name, options, problems, sites)
         out[name] = PluginSettings(name, enabled, options, queue_size, timeout)
     return out
 
 
 def _plugin_options(cls: type, name: str, options: dict[str, Any],
-                    problems: list[Problem]) -> None:
+                    problems: list[Problem], sites: dict[str, dict[str, Any]]) -> None:
     check = getattr(cls, "validate_config", None)
     if check is None:
         if options:
@@ -285,7 +288,9 @@ def _plugin_options(cls: type, name: str, options: dict[str, Any],
                                     expected="no options", hint="this plugin takes no options"))
         return
     try:
-        found = check(dict(options))
+        # A plugin whose options name sites (alerts, modbus) takes them to check the names.
+        takes_sites = "sites" in inspect.signature(check).parameters
+        found = check(dict(options), sites=sites) if takes_sites else check(dict(options))
     except Exception as exc:  # a plugin's bug must not hide the rest of the report
         logging.getLogger("gateway.config").exception("plugin %s validate_config failed", name)
         found = [f"validate_config failed: {exc!r}"]

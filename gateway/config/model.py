@@ -61,6 +61,7 @@ class IngestSettings:
     host: str = "0.0.0.0"
     port: int = 4590
     idle_timeout_s: float = 300.0       # no bytes for this long: close the connection
+    auth_timeout_s: float = 60.0        # no authentic frame this long after connecting: close
     max_connections: int = 1000
     max_frames_per_s: float = 100.0     # per connection, after `burst`
     burst: int = 200

@@ -114,7 +114,8 @@ def _queue(conn: sqlite3.Connection, row: sqlite3.Row, prefix: str, default_site
     try:
         topic, payload = device_status_message(
             row["site"] or default_site, device, status_fields(row), prefix=prefix,
-            time=datetime.fromtimestamp(row["received_at"], UTC))
+            time=datetime.fromtimestamp(row["received_at"], UTC),
+            msg_id=f"{device}:status:{row['counter']}")
     except ValueError as exc:   # a site name that cannot be a topic level
         log.error("device status cannot be published",
                   extra={"device": device, "error": str(exc)})

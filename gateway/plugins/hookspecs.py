@@ -84,8 +84,13 @@ class PluginSpec(Protocol):
     schedule_s: int | None  # period of on_schedule in seconds (class attribute), None = never
 
     @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> list[str]:
-        """Problems in the plugin's config table, each starting with its key path."""
+    def validate_config(cls, config: dict[str, Any],
+                        sites: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        """Problems in the plugin's config table, each starting with its key path.
+
+        `sites` is optional in a plugin's signature: when it declares it, the config check
+        passes the configured sites (as ``context.sites()`` gives them), so site names in the
+        plugin's options are checked by ``gateway check-config``, not only at start."""
 
     async def start(self) -> None:
         """Open resources; called once, before any other hook."""

@@ -54,15 +54,21 @@ def store_result(conn: sqlite3.Connection, result: PluginResult, *, prefix: str 
     )
     rid = int(cur.lastrowid or 0)
     if message is not None:
-        outbox_add(conn, topic=message[0], payload=message[1], stream=f"result:{result.plugin}",
-                   msg_id=f"result:{result.plugin}:{rid}")
+        # An alert brings its own id ("alert:<id>:<state>"), the same on every republish;
+        # any other result is identified by its row.
+        own = result.payload.get("msg_id") if result.name == "alert" else None
+        msg_id = own if isinstance(own, str) and own else f"result:{result.plugin}:{rid}"
+        topic, payload = _message(result, prefix=str(prefix), site=site, msg_id=msg_id)
+        outbox_add(conn, topic=topic, payload=payload, stream=f"result:{result.plugin}",
+                   msg_id=msg_id)
     return rid
 
 
-def _message(result: PluginResult, *, prefix: str, site: str) -> tuple[str, bytes]:
+def _message(result: PluginResult, *, prefix: str, site: str,
+             msg_id: str | None = None) -> tuple[str, bytes]:
     """Alerts go on the documented alert topics; every other result under results/<plugin>."""
     if result.name != "alert" or result.time is None:
-        return plugin_result_message(result, prefix=prefix, site=site)
+        return plugin_result_message(result, prefix=prefix, site=site, msg_id=msg_id)
     p = result.payload
     kind = str(p.get("kind") or "alert")
     channel = p.get("channel")
@@ -72,7 +78,8 @@ def _message(result: PluginResult, *, prefix: str, site: str) -> tuple[str, byte
     # the measured value stays in `details`: the alert schema's `value` is a device's integer
     return alert_message(event, prefix=prefix, site=site, kind=kind, time=result.time,
                          message=str(p.get("message", "")),
-                         severity=str(p.get("severity", "warning")), details=dict(p))
+                         severity=str(p.get("severity", "warning")), details=dict(p),
+                         msg_id=msg_id)
 
 
 def recent_results(conn: sqlite3.Connection, plugin: str, limit: int = 20) -> list[PluginResult]:

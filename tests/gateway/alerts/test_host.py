@@ -60,10 +60,10 @@ async def test_alert_goes_through_the_host_to_the_outbox(tmp_path: Path) -> None
 
     def rows(conn: Any) -> tuple[list[Any], list[Any]]:
         results = conn.execute("SELECT plugin, name, device, payload FROM plugin_results")
-        outbox = conn.execute("SELECT topic, payload FROM outbox")
+        outbox = conn.execute("SELECT topic, payload, msg_id FROM outbox")
         return [tuple(r) for r in results], [tuple(r) for r in outbox]
     results, messages = await db.read(rows)
-    topics = [t for t, _ in messages]
+    topics = [t for t, _, _ in messages]
     await db.close()
     assert [(p, n, d) for p, n, d, _ in results] == [("alerts", "alert", "dev1")]
     payload = json.loads(results[0][3])
@@ -78,6 +78,7 @@ async def test_alert_goes_through_the_host_to_the_outbox(tmp_path: Path) -> None
     assert upstream["details"]["state"] == "raised"
     # the stable de-duplication id survives into the upstream message
     assert upstream["details"]["msg_id"] == f"alert:{payload['alert_id']}:raised"
+    assert upstream["msg_id"] == messages[0][2] == f"alert:{payload['alert_id']}:raised"
     assert payload["unit"] == "kW" and upstream["details"]["unit"] == "kW"
 
 

@@ -58,6 +58,8 @@ async def test_status_and_hello_go_to_the_outbox_once(tmp_path: Path) -> None:
         # The HELLO and the newest STATUS; status 2 and the late 3 never were the current one.
         assert [(s, m) for _t, s, m, _p in rows] == [
             (f"{dev}:status", f"{dev}:status:1"), (f"{dev}:status", f"{dev}:status:4")]
+        # consumers de-duplicate on the payload's msg_id (docs/MQTT.md)
+        assert [p["msg_id"] for _t, _s, _m, p in rows] == [f"{dev}:status:1", f"{dev}:status:4"]
         assert {t for t, _s, _m, _p in rows} == {f"meterkit/test-site/{dev}/status"}
         for _t, _s, _m, payload in rows:
             validate(payload)
