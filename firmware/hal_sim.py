@@ -76,6 +76,14 @@ class SimHal:
     # -- clock ----------------------------------------------------------------------------------
     def start_clock(self):
         self._real0 = time.ticks_us()
+        self._announce()
+
+    def _announce(self):
+        """Tell the simulator how this clock runs: sim ms = A + (CLOCK_MONOTONIC us - B) x S
+        / 1000 (`@clock A B S`), so it can tell the board's time at any instant, e.g. the one
+        at which it cuts the power (ticks_us is CLOCK_MONOTONIC on the unix port)."""
+        if self._real0 is not None:
+            print("@clock %d %d %r" % (self._base + self._off, self._real0, self.speed))
 
     def set_speed(self, speed):
         """Change the acceleration from now on (feed command `speed`)."""
@@ -84,6 +92,7 @@ class SimHal:
             self._real0 = time.ticks_us()
             self._base = t
         self.speed = float(speed)
+        self._announce()
 
     def freeze_clock(self):
         """Stop simulated time (the simulator's "exit": drain without producing more)."""
@@ -122,6 +131,7 @@ class SimHal:
         if not self.follow:
             return False
         self._off += t * 1000 - self._sim_ms()
+        self._announce()
         return True
 
     def rtc_trusted(self):
@@ -205,6 +215,8 @@ class SimHal:
         elif cmd == "exit":
             self.stop = True
         elif cmd == "cut":
+            # a scripted cut for firmware tests; simulation runs cut harder, with SIGKILL from
+            # simulator/boards.py at any instant, not only where the HAL reads its feed
             print("@cut power at", self.time())
             sys.exit(0)
 

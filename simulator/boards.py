@@ -1,10 +1,19 @@
 """One simulated board as a MicroPython process, fed over TCP, restarted after power cuts.
 
-A board's life is split into segments by its fault plan: each power cut ends a process (the
-feed sends `cut`; the HAL exits like a board losing power) and the next segment starts a new
-process on the same flash image at the cut's end; a reboot is a cut of zero length with the
-reset cause set to "watchdog". The feed server streams sim-feed lines ahead of the board's
-virtual clock; the board's stdout carries the ground-truth tap (`@truth`) and stats (`@stat`).
+A board's life is split into segments by its fault plan: each power cut ends a process, with
+power_cut_mode "kill" by SIGKILL when the board's clock reaches the planned instant (wherever
+the firmware is: in a flash write, between two of them, inside a `finally`, as real power loss
+would), with "feed" by the HAL's exit at the feed's `cut` line; and the next
+segment starts a new process on the same flash image at the cut's end; a reboot is a cut of
+zero length with the reset cause set to "watchdog". The HAL announces how its clock runs
+(`@clock`), so the board's time at any instant, and at the kill, is known exactly.
+
+Each board reaches the gateway through its own link proxy (simulator/link.py: latency, loss,
+NAT, duplicates), directly over TCP or, with the device option `modem = "at"`, through a
+simulated SIM7000 (simulator/modem.py) driven by the firmware's real AT driver; link outages
+and drops then become registration loss and closed sockets at the modem. The feed server
+streams sim-feed lines ahead of the board's virtual clock; the board's stdout carries the
+ground-truth tap (`@truth`) and stats (`@stat`).
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import time
@@ -21,6 +31,10 @@ from pathlib import Path
 from simulator.board_config import board_config
 from simulator.feed import FeedParams, feed_lines
 from simulator.fleet import SimDevice
+from simulator.link import LinkProxy
+from simulator.models.faults import LinkSpec
+from simulator.models.noise import derive_seed
+from simulator.modem import SimModem
 from simulator.truth import GroundTruth
 
 __all__ = ["BoardProcess", "BoardStats"]
@@ -37,6 +51,9 @@ class BoardStats:
     reboots: int = 0
     restarts: int = 0               # unplanned: firmware reboot/watchdog, stalled process
     truth_lines: int = 0
+    # (planned cut, board time at the kill, board time of the restart) per power cut/reboot
+    cuts: list[tuple[float, float, float]] = field(default_factory=list)
+    clock_speed: float = 0.0        # as the HAL announced it (`@clock`): drift included
     last_depth: int | None = None
     last_stat_time: int = 0
     exit_codes: list[int] = field(default_factory=list)
@@ -56,6 +73,9 @@ class BoardProcess:
     t_end: float
     truth: GroundTruth
     micropython: str
+    link_spec: LinkSpec = field(default_factory=LinkSpec)
+    seed: int = 0
+    cut_mode: str = "feed"            # FaultSpec.power_cut_mode: "kill" or "feed"
     params: FeedParams = field(default_factory=FeedParams)
     heapsize: str = "4m"
     stats: BoardStats = field(default_factory=BoardStats)
@@ -65,7 +85,12 @@ class BoardProcess:
         self.state_dir = self.dir / "state"
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = self.dir / "config.json"
-        self.config_path.write_text(json.dumps(board_config(self.dev, self.gateway_port)))
+        self.link = LinkProxy(self.gateway_port, self.link_spec, self.speed,
+                              derive_seed(self.seed, self.dev.id), key=self.dev.key,
+                              clock=self.now, duplicate_at=list(self.dev.faults.duplicates))
+        self.at_modem = self.dev.spec.options.get("modem") == "at"
+        self.hard_cuts = self.cut_mode == "kill"
+        self.modem: SimModem | None = None
         self._seg_start = self.t_start
         self.stop_requested = False  # set by the runner once the gateway stored everything
         self.settled = self.t_end + 120  # by then every interval of the period is closed
@@ -74,6 +99,7 @@ class BoardProcess:
         self.clock_speed = self.speed * (1.0 + self.dev.faults.clock_drift_ppm * 1e-6)
         self._cut_seen: float | None = None
         self._anchor: tuple[float, float] | None = None  # (board time, monotonic when seen)
+        self._clock: tuple[float, float, float] | None = None  # HAL's `@clock` (ms, us, speed)
         self._last_time = self.t_start       # latest board time seen in its output
         self._last_output = 0.0
         self._outcome = ""
@@ -81,8 +107,13 @@ class BoardProcess:
 
     # -- virtual clock estimate ----------------------------------------------------------------
     def now(self) -> float:
-        """The board's virtual time: its last reported time (boot line, `@stat`) advanced by
-        wall time x speed, the HAL's own formula; before the first report, the segment start."""
+        """The board's virtual time. Exact once the HAL announced its clock (`@clock`: the
+        HAL's own formula on the same CLOCK_MONOTONIC); else its last reported time advanced
+        by wall time x speed; before any report (booting: the clock stands still), the
+        segment start."""
+        if self._clock is not None:
+            base_ms, real0_us, speed = self._clock
+            return (base_ms + (time.monotonic_ns() // 1000 - real0_us) * speed / 1000) / 1000
         if self._anchor is None:
             return self._seg_start
         board_t, at = self._anchor
@@ -98,43 +129,76 @@ class BoardProcess:
     async def run(self) -> None:
         """Segments until the board exits after the period; planned cuts and reboots between
         them, unplanned ends (firmware reboot, watchdog, a stalled process) restart at once."""
+        port = await self.link.start()
+        self.config_path.write_text(json.dumps(board_config(self.dev, port)))
+        network = None
+        if self.at_modem:
+            self.modem = SimModem(("127.0.0.1", port))
+            self._modem_port = await self.modem.start()
+            network = asyncio.create_task(self._network(self.modem),
+                                          name=f"network-{self.dev.id}")
         try:
-            cuts = self._cuts()
-            seg_start = self.t_start
-            while True:
-                while cuts and cuts[0][0] <= seg_start:
-                    cuts.pop(0)  # overlapping faults: already off
-                cut = cuts[0] if cuts else None
-                self.final_segment = cut is None
-                outcome = await self._segment(seg_start, cut[0] if cut else None)
-                if outcome == "exit":
-                    return
-                if outcome == "cut" and cut is not None:
-                    cuts.pop(0)
-                    if cut[2] == "watchdog":
-                        self.stats.reboots += 1
-                        (self.state_dir / "reset_cause").write_text("watchdog")
-                    else:
-                        self.stats.power_cuts += 1
-                    # the HAL applies `cut` when it reaches it, possibly a little late: keep
-                    # the planned off time, counted from the real cut: the clock never goes back
-                    actual = self._cut_seen if self._cut_seen is not None else cut[0]
-                    seg_start = max(cut[1], actual + (cut[1] - cut[0]))
-                    continue
-                self.stats.restarts += 1
-                if self.stats.restarts > MAX_RESTARTS:
-                    raise RuntimeError(f"board {self.dev.id}: {self.stats.restarts} unplanned "
-                                       f"restarts, last outcome {outcome}; see {self.dir}")
-                seg_start = max(seg_start, self._last_time)
+            await self._segments()
         except Exception as exc:  # reported in the run result, never swallowed silently
             self.stats.errors.append(f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            if network is not None:
+                network.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await network
+            if self.modem is not None:
+                await self.modem.close()
+            await self.link.close()
+
+    async def _segments(self) -> None:
+        cuts = self._cuts()
+        seg_start = self.t_start
+        while True:
+            while cuts and cuts[0][0] <= seg_start:
+                cuts.pop(0)  # overlapping faults: already off
+            cut = cuts[0] if cuts else None
+            self.final_segment = cut is None
+            outcome = await self._segment(seg_start, cut[0] if cut else None)
+            if outcome == "exit":
+                return
+            if outcome == "cut" and cut is not None and self._cut_seen is not None:
+                cuts.pop(0)
+                if cut[2] == "watchdog":
+                    self.stats.reboots += 1
+                    (self.state_dir / "reset_cause").write_text("watchdog")
+                else:
+                    self.stats.power_cuts += 1
+                # the kill lands a little after the planned instant: keep the planned off
+                # time, counted from the kill; whole seconds up, so the clock never goes back
+                seg_start = math.ceil(max(cut[1], self._cut_seen + (cut[1] - cut[0])))
+                self.stats.cuts.append((cut[0], self._cut_seen, float(seg_start)))
+                continue
+            self.stats.restarts += 1
+            if self.stats.restarts > MAX_RESTARTS:
+                raise RuntimeError(f"board {self.dev.id}: {self.stats.restarts} unplanned "
+                                   f"restarts, last outcome {outcome}; see {self.dir}")
+            seg_start = math.ceil(max(seg_start, self._last_time, self.now()))
+
+    async def _network(self, modem: SimModem) -> None:
+        """The modem's view of the link fault plan, on the board's clock: coverage lost for
+        the outages, the data connection closed at each planned drop."""
+        plan = self.dev.faults
+        drops = sorted(plan.link_drops)
+        while True:
+            t = self.now()
+            await modem.set_network(plan.link_up(t))
+            while drops and drops[0] <= t:
+                drops.pop(0)
+                await modem.drop_data()
+            await asyncio.sleep(0.02)
 
     async def _segment(self, seg_start: float, cut_at: float | None) -> str:
         """One process lifetime; returns "exit", "cut", "stalled" or "exit code N"."""
         self.stats.segments += 1
         self._cut_seen = None
         self._anchor = None
+        self._clock = None
         self._outcome = ""
         connected = asyncio.Event()
         writer_box: list[asyncio.StreamWriter] = []
@@ -146,6 +210,7 @@ class BoardProcess:
         server = await asyncio.start_server(on_feed, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         env = dict(os.environ, MICROPYPATH=f"{REPO}:.frozen")
+        modem = ["--modem", f"127.0.0.1:{self._modem_port}"] if self.modem is not None else []
         # unbuffered: a copy of the log taken while a board hangs shows its last lines
         log = (self.dir / "board.log").open("ab", buffering=0)
         proc = await asyncio.create_subprocess_exec(
@@ -153,21 +218,24 @@ class BoardProcess:
             "--config", str(self.config_path), "--state-dir", str(self.state_dir),
             "--clock-speed", repr(self.clock_speed), "--start", str(int(seg_start)),
             "--feed", f"tcp:127.0.0.1:{port}", "--clock-synced",
-            "--report-every", str(self._report_every()),
+            "--report-every", str(self._report_every()), *modem,
             stdout=asyncio.subprocess.PIPE, stderr=log, cwd=REPO, env=env)
         self._seg_start = float(int(seg_start))
         self._last_output = time.monotonic()
         reader = asyncio.create_task(self._read_stdout(proc, log))
-        feeder = None
+        feeder = killer = None
         try:
             await asyncio.wait_for(connected.wait(), 30)
             feeder = asyncio.create_task(self._feed(writer_box[0], seg_start, cut_at))
+            if cut_at is not None and self.hard_cuts:
+                killer = asyncio.create_task(self._kill_at(proc, cut_at))
             await self._wait_or_stall(proc)
         finally:
-            if feeder is not None:
-                feeder.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                    await feeder
+            for task in (feeder, killer):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                        await task
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
@@ -178,6 +246,27 @@ class BoardProcess:
             log.close()
         self.stats.exit_codes.append(proc.returncode or 0)
         return self._outcome or f"exit code {proc.returncode}"
+
+    async def _kill_at(self, proc: asyncio.subprocess.Process, cut_at: float) -> None:
+        """Power cut: SIGKILL once the board's clock reaches `cut_at`, wherever the firmware
+        is at that instant. Waits for the exact clock (`@clock`) first: a board still booting
+        has a standing clock and is cut as soon as it runs."""
+        while True:
+            if self._clock is not None:
+                left = (cut_at - self.now()) / self.clock_speed
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(left, 0.5))
+            else:
+                await asyncio.sleep(0.005)
+        if proc.returncode is not None:
+            return
+        proc.kill()
+        self._cut_seen = self.now()  # just after the signal: the board cannot be later
+        self._outcome = "cut"
+        msg = f"@cut power (SIGKILL) at {self._cut_seen:.3f}, planned {cut_at:.0f}\n"
+        with contextlib.suppress(OSError):
+            (self.dir / "board.log").open("ab").write(msg.encode())
 
     async def _wait_or_stall(self, proc: asyncio.subprocess.Process) -> None:
         """Wait for the process; kill it (like a power cut) if it prints nothing for too long."""
@@ -216,7 +305,10 @@ class BoardProcess:
                     pending = next(lines, None)
                     if pending is None:
                         break
-                stamp = pending.split(" ", 1)[0]
+                stamp, command = pending.split(" ", 1)
+                if command == "cut" and self.hard_cuts:  # cut harder than that: _kill_at
+                    pending = None
+                    continue
                 if stamp != "now" and float(stamp) > target:
                     horizon = float(stamp)
                     break
@@ -240,11 +332,19 @@ class BoardProcess:
             if not raw:
                 return
             self._last_output = time.monotonic()
+            if not raw.endswith(b"\n"):  # torn by a SIGKILL: a truncated register is no truth
+                log.write(b"(torn line) " + raw + b"\n")  # type: ignore[attr-defined]
+                continue
             line = raw.decode(errors="replace").rstrip()
             if line == "@exit":
                 self._outcome = "exit"
-            elif line.startswith("@cut power at "):
+            elif line.startswith("@cut power at "):  # power_cut_mode "feed": the HAL exits
                 self._outcome = "cut"
+                self._cut_seen = float(line.rsplit(" ", 1)[1])
+            elif line.startswith("@clock "):
+                _tag, base_ms, real0_us, speed = line.split(" ")
+                self._clock = (float(base_ms), float(real0_us), float(speed))
+                self.stats.clock_speed = float(speed)
             if line.startswith("@truth "):
                 _tag, ch, start, length, regs = line.split(" ")
                 name = self._channel_names.get(int(ch), ch)
@@ -252,10 +352,7 @@ class BoardProcess:
                     self.truth.add(self.dev.id, name, int(start) + i * int(length), int(reg),
                                    int(length))
                 self.stats.truth_lines += 1
-            if line.startswith("@cut power at "):
-                self._cut_seen = float(line.rsplit(" ", 1)[1])
-                log.write(raw)  # type: ignore[attr-defined]
-            elif line.startswith("@stat "):
+            if line.startswith("@stat "):
                 doc = json.loads(line[6:])
                 self.stats.last_depth = int(doc.get("depth", -1))
                 self.stats.last_stat_time = int(doc.get("time", 0))

@@ -3,9 +3,12 @@
 The board's real AT driver (firmware/at_modem.py) talks to this instead of a UART. It
 answers the commands the driver uses (AT, ATE0, CPIN?, CEREG?/CREG?, CSQ, CIPMUX, CIPHEAD,
 CSTT, CIICR, CIFSR, CIPSTART, CIPSEND, CIPCLOSE, CIPSHUT, CFUN=1,1) and relays the TCP
-connection to `target` (the gateway). Faults can be injected at start or at run time:
-no network registration (until a number of modem resets), failed connects, and a dropped
-connection after a number of uplink bytes.
+connection to `target` (the gateway, or in a simulation run the board's link proxy).
+Faults can be injected at start or at run time: no network registration (until a number of
+modem resets), failed connects, a dropped connection after a number of uplink bytes, and
+from a simulation run `set_network(False)` (coverage lost: registration searching, the PDP
+context deactivated, the socket closed with `+PDP: DEACT`) and `drop_data()` (the carrier
+closes the socket: `CLOSED`).
 
     python -m simulator.modem --listen 127.0.0.1:5555 --target 127.0.0.1:4810 \\
         [--register-after-resets N | --no-register] [--fail-connects N] \\
@@ -28,6 +31,7 @@ class ModemFaults:
     """Injectable faults; tests may change them while the modem runs."""
 
     no_register: bool = False  # never registers
+    network_down: bool = False  # no coverage now (a link outage): set with set_network()
     register_after_resets: int = 0  # registration fails until this many CFUN resets
     fail_connects: int = 0  # the next N CIPSTART answer CONNECT FAIL
     drop_after_bytes: int | None = None  # close the data link once after N uplink bytes
@@ -38,6 +42,7 @@ class ModemFaults:
 class ModemStats:
     resets: int = 0
     connects: int = 0
+    unregistered: int = 0  # registration queries answered "searching" (no coverage)
     drops: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
@@ -54,6 +59,8 @@ class SimModem:
         self._server: asyncio.base_events.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._sessions: set[_Session] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- life cycle ----------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -78,14 +85,30 @@ class SimModem:
         return result[0]
 
     async def close(self) -> None:
-        """Stop listening and end every client session."""
+        """Stop listening and end this modem's client sessions (only its own tasks: the
+        modem may share an event loop with a whole simulation run)."""
         if self._server is not None:
             self._server.close()
-        me = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not me]
+        tasks = list(self._tasks)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- run-time network faults (simulation runs) ---------------------------------------------
+    async def set_network(self, up: bool) -> None:
+        """Coverage lost or back. Lost: registration reports searching, open sockets close
+        with `+PDP: DEACT` and the PDP context must be brought up again."""
+        if up == (not self.faults.network_down):
+            return
+        self.faults.network_down = not up
+        if not up:
+            for s in list(self._sessions):
+                await s.lose_network()
+
+    async def drop_data(self) -> None:
+        """The network closes the data connection of every session (`CLOSED`)."""
+        for s in list(self._sessions):
+            await s.drop_data()
 
     def stop(self) -> None:
         """Stop a modem started with `start_in_thread`."""
@@ -102,13 +125,20 @@ class SimModem:
     # -- one "UART" client ---------------------------------------------------------------------
     async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         s = _Session(self, r, w)
+        me = asyncio.current_task()
+        if me is not None:
+            self._tasks.add(me)  # type: ignore[arg-type]
+        self._sessions.add(s)
         try:
             await s.run()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass  # the board went away, or the modem is shutting down
         finally:
+            self._sessions.discard(s)
             await s.close_data()
             w.close()
+            if me is not None:
+                self._tasks.discard(me)  # type: ignore[arg-type]
 
 
 class _Session:
@@ -130,7 +160,28 @@ class _Session:
 
     def _registered(self) -> bool:
         f = self.m.faults
-        return not f.no_register and self.m.stats.resets >= f.register_after_resets
+        return (not f.no_register and not f.network_down
+                and self.m.stats.resets >= f.register_after_resets)
+
+    async def lose_network(self) -> None:
+        had_socket, had_pdp = self.up_w is not None, self.pdp
+        await self.close_data()
+        self.pdp = False
+        if had_socket:
+            self._out("CLOSED")
+        if had_pdp:
+            self._out("+PDP: DEACT")
+        with contextlib.suppress(ConnectionError):
+            await self.w.drain()
+
+    async def drop_data(self) -> None:
+        if self.up_w is None:
+            return
+        self.m.stats.drops += 1
+        await self.close_data()
+        self._out("CLOSED")
+        with contextlib.suppress(ConnectionError):
+            await self.w.drain()
 
     async def run(self) -> None:
         buf = b""
@@ -165,6 +216,7 @@ class _Session:
             self._out("OK")
         elif u in ("AT+CEREG?", "AT+CREG?"):
             stat = 1 if self._registered() else 2
+            self.m.stats.unregistered += stat == 2
             self._out(f"{u[2:-1]}: 0,{stat}")
             self._out("OK")
         elif u == "AT+CSQ":
@@ -219,8 +271,8 @@ class _Session:
         if self.up_w is not None:
             self._out("ALREADY CONNECT")
             return
-        if f.fail_connects > 0:
-            f.fail_connects -= 1
+        if f.fail_connects > 0 or not self._registered():
+            f.fail_connects = max(0, f.fail_connects - 1)
             self._out("CONNECT FAIL")
             return
         try:
@@ -245,6 +297,9 @@ class _Session:
                 raise ConnectionError("uart closed during CIPSEND")
             rest += chunk
         data, rest = rest[:n], rest[n:]
+        if self.up_w is None:  # the network closed the socket while the data came in
+            self._out("SEND FAIL")
+            return rest
         f = self.m.faults
         if f.drop_after_bytes is not None and self.sent_since_open + n > f.drop_after_bytes:
             # the radio link dies mid-frame: part of the data leaves, then the socket closes
@@ -256,8 +311,14 @@ class _Session:
             self._out("SEND FAIL")
             self._out("CLOSED")
             return rest
-        self.up_w.write(data)
-        await self.up_w.drain()
+        try:
+            self.up_w.write(data)
+            await self.up_w.drain()
+        except ConnectionError:
+            await self.close_data()
+            self._out("SEND FAIL")
+            self._out("CLOSED")
+            return rest
         self.sent_since_open += n
         self.m.stats.bytes_up += n
         self._out("SEND OK")

@@ -80,6 +80,9 @@ class RunResult:
     degraded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     readings: list[dict[str, Any]] = field(default_factory=list, repr=False)  # in-period, unique
+    # per board: power cuts as played (planned, board time at the SIGKILL, restart), the clock
+    # speed its HAL announced (drift included) and the planned drift
+    boards: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         counts: dict[str, Any] = (self.comparison.as_dict() if self.comparison else {
@@ -105,4 +108,5 @@ class RunResult:
             "broker": self.broker,
             "degraded": self.degraded,
             "notes": self.notes,
+            "boards": self.boards,
         }

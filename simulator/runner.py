@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,9 +27,9 @@ from simulator.broker import Broker
 from simulator.deps import check_dependencies
 from simulator.fleet import SimDevice, build_fleet, channel_map
 from simulator.gateway_proc import BoardRecord, GatewayProcess
-from simulator.link import LinkProxy
+from simulator.link import LinkStats
 from simulator.results import RunResult, alert_summary, energy_summary, unique_readings
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, check_speed
 from simulator.truth import Delivered, GroundTruth, compare
 from simulator.upstream import UpstreamSubscriber
 
@@ -51,6 +52,7 @@ class RunOptions:
 
 def run_scenario(scenario: Scenario, options: RunOptions | None = None) -> RunResult:
     options = options or RunOptions()
+    check_speed(scenario, options.speed or scenario.speed)  # ScenarioError: bad options
     deps = check_dependencies()
     if deps.missing:
         return RunResult(scenario.name, len(scenario.devices), scenario.days, 0.0, None, None,
@@ -82,8 +84,10 @@ class _Run:
             options.mutate_fleet(self.fleet)
         self.truth = GroundTruth()
         self.notes: list[str] = []
-        self.faults = {"power_cuts": 0, "reboots": 0, "link_outages": 0, "gateway_crashes": 0,
-                       "broker_restarts": 0, "unplanned_restarts": 0}
+        self.faults: dict[str, int] = {
+            "power_cuts": 0, "reboots": 0, "link_outages": 0, "gateway_crashes": 0,
+            "broker_restarts": 0, "unplanned_restarts": 0, "gateway_duplicates": 0}
+        self.boards: list[BoardProcess] = []
 
     def progress(self, fraction: float, phase: str) -> None:
         if self.o.progress:
@@ -101,16 +105,20 @@ class _Run:
             await gw.provision(BoardRecord(d.id, d.key, d.spec.site, channel_map(d))
                          for d in self.fleet)
             await asyncio.to_thread(gw.start)
-            link = LinkProxy(gw.ingest_port, self.s.link, self.speed, self.s.seed)
-            port = await link.start()
-            boards = [BoardProcess(d, self.workdir, port, self.speed, self.t0, self.t1,
-                                   self.truth, self.micropython) for d in self.fleet]
+            self.boards = boards = [
+                BoardProcess(d, self.workdir, gw.ingest_port, self.speed, self.t0, self.t1,
+                             self.truth, self.micropython, link_spec=self.s.link,
+                             seed=self.s.seed, cut_mode=self.s.faults.power_cut_mode)
+                for d in self.fleet]
             await self._drive(boards, gw, broker)
-            await link.close()
-            self.faults.update(link_refused=link.stats.refused, link_cut=link.stats.cut,
-                               nat_dropped=link.stats.nat_dropped)
+            link = LinkStats()
+            for b in boards:
+                link.add(b.link.stats)
+            self.faults.update(link_refused=link.refused, link_cut=link.cut,
+                               nat_dropped=link.nat_dropped, duplicates_sent=link.duplicated)
             self.progress(1.0, "upstream")
             await self._await_upstream(sub)
+            await self._count_gateway_duplicates(gw)
         finally:
             gw.stop()
             await asyncio.sleep(0.5)
@@ -161,9 +169,38 @@ class _Run:
             self.faults["reboots"] += b.stats.reboots
             self.faults["link_outages"] += len(b.dev.faults.link_outages)
             self.faults["unplanned_restarts"] += b.stats.restarts
+            if b.modem is not None:  # boards on the AT path: what their modems went through
+                m = b.modem.stats
+                for name, n in (("modem_connects", m.connects), ("modem_drops", m.drops),
+                                ("modem_resets", m.resets), ("modem_unregistered",
+                                                             m.unregistered),
+                                ("modem_bytes_up", m.bytes_up)):
+                    self.faults[name] = self.faults.get(name, 0) + n
             self.notes += [f"board {b.dev.id}: {e}" for e in b.stats.errors]
 
+    async def _count_gateway_duplicates(self, gw: GatewayProcess) -> None:
+        """Add the gateway's own count of duplicate frames (ingest stats, in memory: read
+        before each crash and before the stop). SIGUSR1 makes it write status.json now."""
+        if gw.proc is None or gw.proc.poll() is not None:
+            return
+        path = gw.workdir / "state" / "status.json"
+        asked = time.time()
+        gw.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                doc = {}
+            if float(doc.get("time", 0.0)) >= asked:
+                self.faults["gateway_duplicates"] += int(
+                    doc.get("ingest", {}).get("frames_duplicate", 0))
+                return
+            await asyncio.sleep(0.05)
+        self.notes.append("gateway status.json not refreshed: its duplicate count is missing")
+
     async def _crash_gateway(self, gw: GatewayProcess) -> None:
+        await self._count_gateway_duplicates(gw)
         if gw.proc is not None and gw.proc.poll() is None:
             gw.proc.kill()
             await asyncio.to_thread(gw.proc.wait)
@@ -206,7 +243,8 @@ class _Run:
         comparison = compare(self.truth.within(self.t1), in_period)
         (self.workdir / "comparison.json").write_text(json.dumps(
             {**comparison.as_dict(), "lost": comparison.lost, "invented": comparison.invented,
-             "altered": comparison.altered, "notes": self.notes}, indent=1))
+             "altered": comparison.altered, "truth_conflicts": comparison.conflicts,
+             "notes": self.notes}, indent=1))
         stored = gw.query("SELECT COUNT(*) FROM readings WHERE interval_start + interval_s "
                           "<= ?", (int(self.t1),))[0][0]
         normalised = gw.query("SELECT COUNT(*) FROM series WHERE interval_start + interval_s "
@@ -220,4 +258,9 @@ class _Run:
                          [alert_summary(a) for a in alerts]
                          if "alerts" in self.o.plugins and not any(
                              "alerts" in f for f in failed) else None, plugin_results, None,
-                         self.faults, broker.kind, notes=self.notes, readings=unique)
+                         self.faults, broker.kind, notes=self.notes, readings=unique,
+                         boards={b.dev.id: {"cuts": [list(c) for c in b.stats.cuts],
+                                            "clock_speed": b.stats.clock_speed,
+                                            "clock_drift_ppm": b.dev.faults.clock_drift_ppm,
+                                            "modem": "at" if b.modem is not None else "tcp"}
+                                 for b in self.boards})

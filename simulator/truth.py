@@ -5,7 +5,9 @@ A board's own cumulative register at each interval end is the truth of "a readin
 subscriber received is compared key by key — (device, channel, interval start) — so a test
 can prove that nothing was lost, nothing invented, no register altered, and count duplicates.
 Readings the gateway flags `estimated` (spread over a gap by normalisation) are reported apart:
-they are announced as estimates, not passed off as measurements.
+they are announced as estimates, not passed off as measurements. Every delivered copy is
+checked, not only the first; and a board that closed the same interval twice with different
+registers (a truth conflict) fails the comparison too: one of its two readings is invented.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class GroundTruth:
             if key[2] + length <= end:
                 out.registers[key] = reg
                 out.lengths[key] = length
+        out.conflicts = [c for c in self.conflicts if c[0] in out.registers]
         return out
 
     def __len__(self) -> int:
@@ -76,11 +79,12 @@ class Comparison:
     estimated: int
     lost: tuple[Key, ...]
     invented: tuple[Key, ...]
-    altered: tuple[tuple[Key, int, int], ...]
+    altered: tuple[tuple[Key, int, int], ...]      # (key, produced, a delivered copy's)
+    conflicts: tuple[tuple[Key, int, int], ...] = ()  # (key, first close, a later one)
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.invented or self.altered)
+        return not (self.lost or self.invented or self.altered or self.conflicts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +94,7 @@ class Comparison:
             "readings_lost": len(self.lost),
             "readings_invented": len(self.invented),
             "registers_altered": len(self.altered),
+            "truth_conflicts": len(self.conflicts),
             "duplicates_delivered": self.duplicates,
             "estimated_delivered": self.estimated,
         }
@@ -100,7 +105,7 @@ def compare(truth: GroundTruth, delivered: Iterable[dict[str, Any]]) -> Comparis
     delivered (same key, same register, flagged `estimated`); a delivered interval that no
     board produced is invented unless it is flagged `estimated` (then it is counted apart)."""
     counts: Counter[Key] = Counter()
-    registers: dict[Key, int] = {}
+    altered: set[tuple[Key, int, int]] = set()
     estimated: set[Key] = set()
     n = 0
     for doc in delivered:
@@ -109,16 +114,17 @@ def compare(truth: GroundTruth, delivered: Iterable[dict[str, Any]]) -> Comparis
         counts[key] += 1
         if "estimated" in doc.get("flags", ()):
             estimated.add(key)
-        registers.setdefault(key, int(doc["register"]["value"]))
+        got = int(doc["register"]["value"])
+        if key in truth.registers and truth.registers[key] != got:
+            altered.add((key, truth.registers[key], got))
     produced = set(truth.registers)
     lost = sorted(produced - set(counts))
     extra = set(counts) - produced
     invented = sorted(extra - estimated)
-    altered = sorted((k, truth.registers[k], registers[k]) for k in produced & set(counts)
-                     if truth.registers[k] != registers[k])
     return Comparison(
         produced=len(produced), delivered_messages=n,
         delivered_unique=len(produced & set(counts)),
         duplicates=n - len(counts), estimated=len(extra & estimated),
-        lost=tuple(lost), invented=tuple(invented), altered=tuple(altered),
+        lost=tuple(lost), invented=tuple(invented), altered=tuple(sorted(altered)),
+        conflicts=tuple(truth.conflicts),
     )

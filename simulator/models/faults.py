@@ -1,7 +1,10 @@
-"""Seeded fault plans: power cuts, reboots, clock drift, link outages, lost or doubled frames.
+"""Seeded fault plans: power cuts, reboots, clock drift, link outages and drops, duplicates.
 
 A plan is decided before the run from the scenario's seed, so a run can be repeated exactly
-and a test can tell which intervals a board could not have measured (it had no power).
+and a test can tell which intervals a board could not have measured (it had no power). Lost
+frames are not planned here: the link proxy (simulator/link.py) refuses or cuts connections
+with the link's `loss` probability; duplicate deliveries are planned (`duplicates`) and
+played by the proxy, which re-sends an uplink frame verbatim after the gateway acknowledged it.
 """
 
 from __future__ import annotations
@@ -58,9 +61,15 @@ class FaultSpec:
 
     power_cuts_per_week: float = 0.0
     power_cut_minutes: tuple[float, float] = (1.0, 240.0)
+    # "kill": SIGKILL at the planned instant, wherever the firmware is (real power loss);
+    # "feed": the HAL exits when it reads the feed's `cut` line (only at its yield points).
+    # "feed" stays the default while the firmware can close an interval twice after a kill
+    # between its queue append and its state save (docs/SIMULATOR.md, Limitations).
+    power_cut_mode: str = "feed"
     reboots_per_week: float = 0.0
     clock_drift_ppm: tuple[float, float] = (0.0, 0.0)
     link_drops_per_day: float = 0.0   # TCP session cut mid-exchange: the board resends
+    duplicates_per_day: float = 0.0   # an acknowledged frame delivered a second time, verbatim
     gateway_crashes: int = 0          # SIGKILL of the gateway during the run, then restart
     broker_restarts: int = 0          # broker stopped and started again during the run
 
@@ -73,6 +82,7 @@ class FaultPlan:
     power_cuts: list[Window] = field(default_factory=list)
     reboots: list[float] = field(default_factory=list)
     link_drops: list[float] = field(default_factory=list)
+    duplicates: list[float] = field(default_factory=list)
     link_outages: list[Window] = field(default_factory=list)
     clock_drift_ppm: float = 0.0
 
@@ -124,6 +134,8 @@ def plan_faults(device: str, seed: int, start: float, end: float, faults: FaultS
         plan.link_outages.append(Window(t, t + hours * 3600.0))
     s_drop = derive_seed(seed, device, "drop")
     plan.link_drops = _poisson_times(s_drop, start, end, faults.link_drops_per_day * 7)
+    s_dup = derive_seed(seed, device, "duplicate")
+    plan.duplicates = _poisson_times(s_dup, start, end, faults.duplicates_per_day * 7)
     plan.power_cuts.sort(key=lambda w: w.start)
     plan.link_outages.sort(key=lambda w: w.start)
     return plan

@@ -48,3 +48,18 @@ def test_within_keeps_intervals_ended_by_the_end_and_first_register_wins() -> No
     t.add("a", "gas", 3600, 3, 3600)
     assert t.conflicts == [(("a", "gas", 3600), 2, 3)]
     assert set(t.within(3600).registers) == {("a", "gas", 0)}
+
+
+def test_every_delivered_copy_is_checked_and_truth_conflicts_fail() -> None:
+    t = GroundTruth()
+    t.add("a", "el1", 0, 5)
+    t.add("a", "el1", 900, 7)
+    # the first copy is right, the second (a duplicate) carries another register
+    c = compare(t, [msg("a", "el1", 0, 5), msg("a", "el1", 0, 6), msg("a", "el1", 900, 7)])
+    assert c.altered == ((("a", "el1", 0), 5, 6),) and not c.ok
+    # a board that closed interval 900 twice with different registers: not ok, even though
+    # what was delivered matches the first close
+    t.add("a", "el1", 900, 4)
+    c = compare(t, [msg("a", "el1", 0, 5), msg("a", "el1", 900, 7)])
+    assert c.conflicts == ((("a", "el1", 900), 7, 4),)
+    assert not c.ok and c.as_dict()["truth_conflicts"] == 1
