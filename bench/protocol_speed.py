@@ -4,24 +4,33 @@ Run: .venv/bin/python bench/protocol_speed.py
 
 CPython: microseconds per encode+encrypt (`codec.encode`) and per decrypt+decode
 (`codec.decode`) for an hourly READINGS frame (4 quarter-hours + 1 gas hour) and a daily one
-(96 quarter-hours). MicroPython (unix port, 64-bit): heap bytes allocated per frame, measured
-with gc.mem_alloc() deltas with the collector disabled, for the dict API and for the firmware
-hot path (readings.encode_block_into + frame.seal_into into preallocated buffers), plus time
-per frame on this host (a board is much slower; the relative figures matter).
+(96 quarter-hours), next to two references measured in the same run: the bare AES-128-CCM
+seal/open of the same payload bytes and header (`cryptography`'s AESCCM, no codec: the floor),
+and the same message as JSON (`json.dumps` + the same AESCCM seal / open + `json.loads`: what a
+JSON wire format would cost), with the ratios.
+
+MicroPython (unix port, 64-bit): heap bytes allocated per frame, measured with gc.mem_alloc()
+deltas with the collector disabled, for the dict API and for the firmware hot path
+(readings.encode_block_into + frame.seal_into into preallocated buffers), plus time per frame
+on this host (a board is much slower; the relative figures matter).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
 import timeit
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from protocol import codec  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM  # noqa: E402
+
+from protocol import codec, frame  # noqa: E402
 
 KEY = bytes(range(16))
 T0 = 1764547200
@@ -126,22 +135,49 @@ for name, m in msgs:
 """
 
 
+def _best_us(fn: Callable[[], object], n: int) -> float:
+    """Fastest of 7 runs of n calls, in microseconds per call (the host is shared)."""
+    return min(timeit.repeat(fn, number=n, repeat=7)) / n * 1e6
+
+
+def _compare(name: str, m: dict, aead: AESCCM) -> None:
+    """One frame: the codec against bare CCM and against JSON + CCM, same run, same key."""
+    raw = codec.encode(m, KEY)
+    n = 2000 if name == "hourly" else 500
+    enc = _best_us(lambda: codec.encode(m, KEY), n)
+    dec = _best_us(lambda: codec.decode(raw, KEY), n)
+    # the same bytes the codec seals: header as associated data, nonce per PROTOCOL.md 4
+    header = raw[: frame.HEADER_LEN]
+    payload = codec.encode_payload(m)
+    nonce = bytes([0]) + raw[4:12] + bytes(4)
+    sealed = aead.encrypt(nonce, payload, header)
+    if header + sealed != raw:
+        raise SystemExit(f"{name}: the reference does not seal what the codec sends")
+    bare_seal = _best_us(lambda: aead.encrypt(nonce, payload, header), n)
+    bare_open = _best_us(lambda: aead.decrypt(nonce, sealed, header), n)
+    body = {k: v for k, v in m.items() if k not in ("device_id", "counter")}
+    js = json.dumps(body, separators=(",", ":")).encode()
+    js_sealed = aead.encrypt(nonce, js, header)
+    js_enc = _best_us(lambda: aead.encrypt(
+        nonce, json.dumps(body, separators=(",", ":")).encode(), header), n)
+    js_dec = _best_us(lambda: json.loads(aead.decrypt(nonce, js_sealed, header)), n)
+    print(f"  {name:7} frame {len(raw):4} B (payload {len(payload)} B; as JSON {len(js)} B)")
+    print(f"    encode+encrypt {enc:7.1f} us | bare AESCCM seal {bare_seal:6.1f} us "
+          f"(x{enc / bare_seal:4.1f}) | json.dumps+seal {js_enc:6.1f} us (x{enc / js_enc:4.2f})")
+    print(f"    decrypt+decode {dec:7.1f} us | bare AESCCM open {bare_open:6.1f} us "
+          f"(x{dec / bare_open:4.1f}) | open+json.loads {js_dec:6.1f} us (x{dec / js_dec:4.2f})")
+
+
 def cpython() -> None:
     print("CPython", sys.version.split()[0], "(cryptography AESCCM backend)")
+    aead = AESCCM(KEY, tag_length=frame.TAG_LEN)
     for name, m in (("hourly", HOURLY), ("daily", DAILY)):
-        raw = codec.encode(m, KEY)
-        n = 2000 if name == "hourly" else 500
-        enc = min(timeit.repeat(lambda m=m: codec.encode(m, KEY), number=n, repeat=7)) / n * 1e6
-        dec = min(timeit.repeat(lambda r=raw: codec.decode(r, KEY), number=n, repeat=7)) / n * 1e6
-        print(
-            f"  {name:7} frame {len(raw):4} B: encode+encrypt {enc:7.1f} us, "
-            f"decrypt+decode {dec:7.1f} us"
-        )
+        _compare(name, m, aead)
+    print("  (xN: the codec's time / the reference's; over bare CCM the codec adds the payload "
+          "encoding or decoding and the dict checks)")
 
 
 def micropython() -> None:
-    import json
-
     mp = Path(sys.executable).parent / "micropython"
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(MP_SCRIPT)

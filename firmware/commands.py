@@ -1,9 +1,10 @@
 """Downlink COMMANDs: execute once per cmd_id, persist the effect, queue a COMMAND_RESULT.
 
-Loaded on first use. Parameters follow protocol.tables.COMMANDS; all are integers:
+Loaded on first use. Parameters follow protocol.command.COMMANDS; all are integers:
 set_interval(channel, sample_s, upload_s), set_calibration(channel, ct_ratio, burden_mohm,
 voltage_dv, pf_milli, pulse_ml), set_threshold(channel, kind, value), set_time(time),
-reboot(), resend(from_counter, to_counter).
+reboot(), resend(from_counter, to_counter). Meanings and ranges: PROTOCOL.md 5.6. A
+bad_params result's detail is the table index of the parameter at fault, -1 if none is.
 """
 
 import json
@@ -26,7 +27,9 @@ def _set_interval(app, p):
         app.state.data["upload_s"] = p["upload_s"]
     if "sample_s" in p:
         c = _chan(app, p)
-        if c is None or c["type"] != "ct" or not 1 <= p["sample_s"] <= 3600:
+        if c is None or c["type"] != "ct":  # bursts exist on CT channels only
+            return "bad_params", 0
+        if not 1 <= p["sample_s"] <= 3600:
             return "bad_params", 1
         c["sample_every_s"] = p["sample_s"]
         app.state.data["cal"].setdefault(str(c["id"]), {})["sample_every_s"] = p["sample_s"]
@@ -38,12 +41,12 @@ def _set_calibration(app, p):
     if c is None:
         return "bad_params", 0
     o = {}
-    for k in ("ct_ratio", "burden_mohm", "voltage_dv", "pulse_ml"):
+    for i, k in ((1, "ct_ratio"), (2, "burden_mohm"), (3, "voltage_dv"), (5, "pulse_ml")):
         if k in p and p[k] < 1:
-            return "bad_params", 0
+            return "bad_params", i
     if c["type"] == "ct":
         if "pulse_ml" in p:
-            return "bad_params", 6
+            return "bad_params", 5
         if "ct_ratio" in p:
             o["ct_ratio"] = p["ct_ratio"]
         if "burden_mohm" in p:
@@ -52,15 +55,18 @@ def _set_calibration(app, p):
             o["nominal_v"] = p["voltage_dv"] / 10
         if "pf_milli" in p:
             if not 0 <= p["pf_milli"] <= 1000:
-                return "bad_params", 5
+                return "bad_params", 4
             o["pf"] = p["pf_milli"] / 1000
     else:
-        if "pulse_ml" not in p or len(p) != 2 or p["pulse_ml"] < 1:
-            return "bad_params", 6
+        for i, k in ((1, "ct_ratio"), (2, "burden_mohm"), (3, "voltage_dv"), (4, "pf_milli")):
+            if k in p:  # a CT setting sent to a pulse channel
+                return "bad_params", i
+        if "pulse_ml" not in p:
+            return "bad_params", -1
         o["pulse_ml"] = p["pulse_ml"]
         o["litres_per_pulse"] = p["pulse_ml"] / 1000
     if not o:
-        return "bad_params", 0
+        return "bad_params", -1
     c.update(o)
     app.state.data["cal"].setdefault(str(c["id"]), {}).update(o)
     for ch in app.meter.chans:
@@ -72,16 +78,20 @@ def _set_calibration(app, p):
 def _set_threshold(app, p):
     c = _chan(app, p)
     kind = p.get("kind", 0)
-    if c is None or kind not in (0, 1) or p.get("value", 0) < 0:
+    if c is None:
         return "bad_params", 0
+    if kind not in (0, 1):
+        return "bad_params", 1
+    if p.get("value", 0) < 0:
+        return "bad_params", 2
     app.state.data["thr"][str(c["id"])] = [kind, p.get("value", 0)]
     return "ok", 0
 
 
 def _set_time(app, p):
-    t = p["time"]
+    t = p.get("time", 0)
     if not 0 < t < 0xFFFFFFFF:
-        return "bad_params", 1
+        return "bad_params", 0
     delta = t - app.hal.time()
     if app.hal.set_time(t):
         app.clock.jump += delta
@@ -95,10 +105,12 @@ def _reboot(app, p):
 
 
 def _resend(app, p):
-    lo = p["from_counter"]
+    lo = p.get("from_counter", -1)
+    if lo < 0:
+        return "bad_params", 0
     hi = p.get("to_counter", 0xFFFFFFFF)
     if hi < lo:
-        return "bad_params", 2
+        return "bad_params", 1
     if not app.session.resend(lo, hi):
         return "not_available", 0
     return "ok", 0
@@ -150,7 +162,7 @@ def execute(app, cmd):
         try:
             status, detail = fn(app, cmd.get("params") or {})
         except (KeyError, ValueError, TypeError):
-            status, detail = "bad_params", 0
+            status, detail = "bad_params", -1
         except (OSError, ArithmeticError, AttributeError, IndexError):
             status, detail = "failed", 0
     changed = _settings(d) != keep

@@ -10,7 +10,10 @@ metadata(description="meterkit clamp-meter and gas-pulse board firmware", versio
 
 include("$(PORT_DIR)/boards/manifest.py")  # the port's own modules, asyncio included
 
-package("protocol", base_path="..", opt=3)
+# The protocol manifest lists its board modules; package("protocol") without files would walk
+# the folder and freeze the CPython tools and protocol/vectors/generate.py too. An included
+# manifest shares this one's metadata, which may be set once: it skips its own.
+include("../protocol/manifest.py", own_metadata=False)
 package(
     "firmware",
     files=(

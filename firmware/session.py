@@ -1,14 +1,18 @@
 """Uplink session: connect, send the flash queue oldest-first in batches, apply ACKs/COMMANDs.
 
-Retries back off exponentially with jitter and never reboot the board. An ACK releases
-records only if its counter was sent on the current connection (a ring of the last 64 sent
-records maps counter -> queue position), which makes replayed ACKs harmless.
+Retries back off exponentially with jitter and never reboot the board. Downlink replay
+(PROTOCOL.md section 7): a frame whose counter is not above the highest one accepted so far
+(`DownlinkFloor`, kept in flash) is dropped, and the floor is saved before a frame has any
+effect. An ACK releases records, and its server_time sets the clock, only if its `acked`
+counter was sent on the current connection (a ring of the last 64 sent records maps counter ->
+queue position).
 """
 
 import array
 
 from micropython import const
 
+from firmware.state import DownlinkFloor
 from protocol import codec, frame
 from protocol.errors import BadTag, ProtocolError
 from protocol.stream import Deframer
@@ -39,6 +43,8 @@ class Session:
         self.sent = 0
         self.beat = 0
         self._resend = None  # (seq, off, to_counter) while a resend is running
+        self.floor = DownlinkFloor(app.state.dir + "/dl", app.sink.cipher, app.queue.make_room)
+        self.replays = 0  # authentic downlink frames dropped: counter not above the floor
 
     # -- public -------------------------------------------------------------------------------
     def resend(self, from_counter, to_counter):
@@ -168,6 +174,8 @@ class Session:
             return False
         frames = self._df.feed(self._rxmv[0:n])
         self._best = -1  # newest ring slot acknowledged in this read: one flash write
+        top = self.floor.value
+        fresh = []
         while frames:
             raw = frames.pop(0)
             try:
@@ -179,15 +187,26 @@ class Session:
                 continue
             if h.device_id != self.app.cfg["device_id"] or not h.downlink:
                 continue
+            if h.counter <= top:
+                self.replays += 1
+                self.app.log("link: downlink counter %d not above %d: replay dropped" % (
+                    h.counter, top))
+                continue
             try:
                 body = codec.decode_payload(h.ftype, payload)
             except ProtocolError:
                 continue
-            if h.ftype == frame.ACK:
+            top = h.counter
+            fresh.append((h.ftype, body))
+        # one flash write for the read, before any frame of it takes effect
+        if not fresh or not self.floor.advance(top):
+            return False
+        for ftype, body in fresh:
+            if ftype == frame.ACK:
                 self._on_ack(body)
                 if body["commands"]:
                     self.app.commands(body["commands"])
-            elif h.ftype == frame.COMMAND:
+            elif ftype == frame.COMMAND:
                 self.app.commands([body])
         i = self._best
         if i < 0:
@@ -206,9 +225,9 @@ class Session:
             if self._rc[j % _RING] == n:
                 found = j % _RING
                 break
-        self.app.clock_sync(body["server_time"])
         if found < 0:
-            return  # not a counter sent on this connection: replayed or stale
+            return  # not a counter sent on this connection: stale, its server_time too
+        self.app.clock_sync(body["server_time"])
         k = self._rk[found] + 1
         if k > self._acked_k and (self._best < 0 or k > self._rk[self._best] + 1):
             self._best = found

@@ -3,9 +3,12 @@
 # Used by the firmware build (`FROZEN_MANIFEST` / `include(...)`): frozen modules keep their
 # bytecode in flash, which a board needs, since the whole package loaded as source or .mpy
 # takes ~40 KB of heap on the 64-bit unix port (about half that on an ESP32).
-metadata(description="meterkit wire protocol v1", version="1.0.0")  # noqa: F821
+# ruff: noqa: F821  (options, metadata, package: provided by the manifest runner)
+options.defaults(own_metadata=True)
+if options.own_metadata:  # False under firmware/manifest.py: one metadata() per manifest level
+    metadata(description="meterkit wire protocol v1", version="1.0.0")
 
-package(  # noqa: F821
+package(
     "protocol",
     files=(
         "__init__.py",
@@ -22,4 +25,5 @@ package(  # noqa: F821
         "command.py",
     ),
     base_path="..",
+    opt=3,
 )

@@ -22,9 +22,35 @@ def ok(proc, expect: str = "OK") -> str:
     return out
 
 
+COUNTS = {"check_rfc.py": {"rfc3610": "rfc3610.json"},
+          "check_frames.py": {"frames": "frames.json", "negative": "negative.json"}}
+
+
 @pytest.mark.parametrize("script", ["check_rfc.py", "check_frames.py"])
 def test_all_vectors_in_one_process(script: str) -> None:
-    ok(run_micropython(MP / script, str(VECTORS), path=[REPO, MP]))
+    out = ok(run_micropython(MP / script, str(VECTORS), path=[REPO, MP]))
+    # every vector was read by MicroPython's streaming reader: as many as CPython's json finds
+    seen = {ln.split()[1]: int(ln.split()[2]) for ln in out.splitlines()
+            if ln.startswith("COUNT ")}
+    assert seen == {name: len(load_vectors(f)) for name, f in COUNTS[script].items()}, out
+
+
+def test_mutated_frames_raise_only_protocol_errors_under_micropython() -> None:
+    n = 1500
+    proc = run_micropython(MP / "fuzz_frames.py", str(VECTORS), str(n), "20261124",
+                           path=[REPO, MP])
+    out = (proc.stdout + proc.stderr).decode()
+    assert proc.returncode == 0 and "UNEXPECTED" not in out, out
+    assert f"CASES {n}" in out, out
+    reasons = {ln.split()[1]: int(ln.split()[2]) for ln in out.splitlines()
+               if ln.startswith("REASON ")}
+    # the cases reach every layer: header checks, the tag, the payload decoder, and whole
+    # frames that still decode; and nothing outside section 6's reasons
+    for layer in ("bad_header_check", "bad_tag", "malformed_payload", "truncated", "ok"):
+        assert reasons.get(layer, 0) > 0, (layer, reasons)
+    assert set(reasons) <= {"ok", "bad_magic", "bad_version", "bad_header_check", "bad_type",
+                            "too_long", "truncated", "bad_tag", "malformed_payload"}, reasons
+    assert sum(reasons.values()) >= n
 
 
 @pytest.mark.parametrize(("kind", "v"), ALL, ids=lambda x: x["name"] if isinstance(x, dict) else x)

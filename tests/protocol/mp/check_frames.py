@@ -9,14 +9,16 @@ import gc
 import sys
 from binascii import unhexlify
 
-from vecio import check, finish, h, load
+from vecio import check, counted, finish, h, load
 
 from protocol import codec, frame
 from protocol.errors import ProtocolError
 
 VEC = sys.argv[1]
 
+n = 0
 for v in load(VEC + "/frames.json"):
+    n += 1
     key = unhexlify(v["key"])
     raw = codec.encode(v["message"], key)
     check(h(raw) == v["frame"], v["name"] + " encode " + h(raw))
@@ -27,8 +29,11 @@ for v in load(VEC + "/frames.json"):
     check(h(pt) == v["plaintext"], v["name"] + " plaintext")
     check(h(frame.nonce_for(hd.downlink, hd.device_id, hd.counter)) == v["nonce"], v["name"])
     gc.collect()
+counted("frames", n)
 
+n = 0
 for v in load(VEC + "/negative.json"):
+    n += 1
     try:
         codec.decode(unhexlify(v["frame"]), unhexlify(v["key"]))
         check(False, v["name"] + " decoded without error")
@@ -36,4 +41,5 @@ for v in load(VEC + "/negative.json"):
         check(e.reason == v["reason"], v["name"] + " gave " + str(e))
     except Exception as e:  # exactly what this checker must report
         check(False, v["name"] + " raised " + repr(e))
+counted("negative", n)
 finish()

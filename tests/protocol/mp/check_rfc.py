@@ -8,13 +8,15 @@ import sys
 from binascii import unhexlify
 
 import cryptolib
-from vecio import check, finish, h, load
+from vecio import check, counted, finish, h, load
 
 from protocol import crypto
 from protocol.ccm import CCM
 
 check(crypto.Cipher.backend == "ccm.py+cryptolib", "backend is " + crypto.Cipher.backend)
+n = 0
 for v in load(sys.argv[1] + "/rfc3610.json"):
+    n += 1
     key = unhexlify(v["key"])
     nonce = unhexlify(v["nonce"])
     inp = unhexlify(v["input"])
@@ -28,4 +30,5 @@ for v in load(sys.argv[1] + "/rfc3610.json"):
     if c is not None:
         check(c.encrypt(nonce, inp[:hl], inp[hl:]) == unhexlify(v["output"])[hl:], v["name"])
     gc.collect()
+counted("rfc3610", n)
 finish()

@@ -85,6 +85,13 @@ def check(ok, what):
         print("FAIL", what)
 
 
+def counted(name, n):
+    """Report how many vectors of a file were read (the test compares it with CPython's count);
+    a file that yields none fails here, so an empty or unreadable file never prints OK."""
+    print(f"COUNT {name} {n}")
+    check(n > 0, name + ": no vectors read")
+
+
 def finish():
     print(f"FAIL {len(failures)}" if failures else f"OK {checks[0]}")
     sys.exit(1 if failures else 0)
