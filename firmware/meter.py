@@ -69,6 +69,15 @@ class Meter:
         power = reset_cause in ("power_on", "brown_out", "unknown")
         cut = PARTIAL | (POWER_LOSS if power else 0)
         saved = self.state.data["ch"]
+        by_id = {}
+        for ch in self.chans:
+            by_id[ch.id] = ch
+        # Closed intervals saved before a reset may or may not have reached the queue:
+        # frame them again (a copy is harmless: the same values under the same key).
+        for cid, start, v, f in self.state.data.get("unsent", ()):
+            ch = by_id.get(cid)
+            if ch is not None:
+                self._done.append((ch, start, v, f))
         for ch in self.chans:
             cur = now - now % ch.interval_s
             st = saved.get(str(ch.id))
@@ -88,8 +97,7 @@ class Meter:
             if not self.clock.synced:
                 ch.flags |= UNSYNCED
             ch.start_value = ch.value
-        self._flush()
-        self.persist()
+        self._commit_closed()
 
     # -- persistence ----------------------------------------------------------------------------
     def persist(self):
@@ -97,6 +105,8 @@ class Meter:
         for ch in self.chans:
             d[str(ch.id)] = [ch.value, ch.frac, ch.istart, ch.flags]
         self.state.data["ch"] = d
+        # the intervals about to be framed (see _commit_closed); empty once they were
+        self.state.data["unsent"] = [[c.id, st, v, f] for c, st, v, f in self._done]
         self.state.save()
         self._dirty = 0
         self._last_save = self.hal.ticks_ms()
@@ -201,8 +211,7 @@ class Meter:
                 if ch.istart == start:  # not closed by the integration: close it now
                     self._close(ch)
         if self._done:
-            self._flush()
-            self.persist()
+            self._commit_closed()
         elif self._dirty and hal.ticks_diff(hal.ticks_ms(), self._last_save) >= (
                 self.cfg["persist_s"] * 1000):
             self.persist()
@@ -218,8 +227,19 @@ class Meter:
             ch.start_value = ch.value
             ch.flags = PARTIAL
             ch.t_prev = None
-        self._flush()
+        self._commit_closed()
+
+    def _commit_closed(self):
+        """Save the state with the closed intervals, then frame them.
+
+        The state file and the queue are two files: a reset between the two writes must
+        neither close an interval twice (framing first, then a reset before the save, closed
+        the saved open interval again with an older register: two different readings) nor
+        lose one (saving first without them). The closed intervals go into the state as
+        `unsent` and resume() frames them again: at worst an identical copy, which the gateway
+        stores once. The next save clears the list."""
         self.persist()
+        self._flush()
 
     def _flush(self):
         """Frame the closed intervals: one READINGS frame, one block per run of intervals."""

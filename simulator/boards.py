@@ -75,7 +75,7 @@ class BoardProcess:
     micropython: str
     link_spec: LinkSpec = field(default_factory=LinkSpec)
     seed: int = 0
-    cut_mode: str = "feed"            # FaultSpec.power_cut_mode: "kill" or "feed"
+    cut_mode: str = "kill"            # FaultSpec.power_cut_mode: "kill" or "feed"
     params: FeedParams = field(default_factory=FeedParams)
     heapsize: str = "4m"
     stats: BoardStats = field(default_factory=BoardStats)

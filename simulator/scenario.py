@@ -245,7 +245,7 @@ def _faults(r: Reader) -> FaultSpec:
     spec = FaultSpec(
         power_cuts_per_week=float(r.number("power_cuts_per_week", 0.0, lo=0.0, hi=100)),
         power_cut_minutes=r.range("power_cut_minutes", (1.0, 240.0), lo=0.0, hi=60 * 24 * 30),
-        power_cut_mode=str(r.str("power_cut_mode", "feed", choices=("kill", "feed")) or "feed"),
+        power_cut_mode=str(r.str("power_cut_mode", "kill", choices=("kill", "feed")) or "kill"),
         reboots_per_week=float(r.number("reboots_per_week", 0.0, lo=0.0, hi=100)),
         clock_drift_ppm=r.range("clock_drift_ppm", (0.0, 0.0), lo=-500, hi=500),
         link_drops_per_day=float(r.number("link_drops_per_day", 0.0, lo=0.0, hi=1000)),

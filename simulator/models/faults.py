@@ -63,9 +63,7 @@ class FaultSpec:
     power_cut_minutes: tuple[float, float] = (1.0, 240.0)
     # "kill": SIGKILL at the planned instant, wherever the firmware is (real power loss);
     # "feed": the HAL exits when it reads the feed's `cut` line (only at its yield points).
-    # "feed" stays the default while the firmware can close an interval twice after a kill
-    # between its queue append and its state save (docs/SIMULATOR.md, Limitations).
-    power_cut_mode: str = "feed"
+    power_cut_mode: str = "kill"
     reboots_per_week: float = 0.0
     clock_drift_ppm: tuple[float, float] = (0.0, 0.0)
     link_drops_per_day: float = 0.0   # TCP session cut mid-exchange: the board resends

@@ -33,11 +33,10 @@ SCENARIO = {
     "link": {"outages": [{"start_day": 6.0, "hours": 30.0}], "random_outages_per_week": 0.5,
              "random_outage_hours": [1.0, 12.0], "latency_ms": [200.0, 3000.0], "loss": 0.02,
              "nat_timeout_s": 45.0},
-    # power_cut_mode "feed": with "kill" (SIGKILL anywhere) the firmware closes an interval
-    # twice when the kill falls between its queue append and its state save (reported; see
-    # docs/SIMULATOR.md, Limitations); switch to "kill" once firmware/meter.py guards it
+    # power_cut_mode "kill": SIGKILL at a seeded instant, wherever the firmware is (between
+    # a queue append and a state save included: firmware/meter.py _commit_closed)
     "faults": {"power_cuts_per_week": 1.5, "power_cut_minutes": [5.0, 300.0],
-               "power_cut_mode": "feed",
+               "power_cut_mode": "kill",
                "reboots_per_week": 1.0, "link_drops_per_day": 3.0, "gateway_crashes": 1,
                "clock_drift_ppm": [-40.0, 40.0], "duplicates_per_day": 2.0,
                "broker_restarts": 1},
