@@ -52,14 +52,18 @@ _PARAMS: dict[str, tuple[str, ...]] = {name: params for name, params in COMMANDS
 # Bounds where the protocol gives a parameter a meaning; others just need to fit an int64.
 _BOUNDS: dict[str, tuple[int, int]] = {
     "channel": (0, 254),
-    "sample_s": (1, 86400),
-    "upload_s": (1, 86400),
+    # the board's ranges (PROTOCOL.md 5.6): a value the board would refuse is refused here,
+    # with the key path, instead of coming back later as a bad_params result
+    "sample_s": (1, 3600),
+    "upload_s": (0, 86400),
+    "kind": (0, 1),
+    "value": (0, _I64[1]),
     "ct_ratio": (1, 1_000_000),
     "burden_mohm": (1, 10**9),
     "voltage_dv": (1, 100_000),
     "pf_milli": (0, 1000),
     "pulse_ml": (1, 10**9),
-    "time": (0, _U32),
+    "time": (1, _U32 - 1),
     "from_counter": (0, _U32),
     "to_counter": (0, _U32),
 }

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.store import schema as _schema  # noqa: F401  (registers the tables)
+from gateway.store.db import register_schema
 from gateway.store.keybox import KeyBox, KeyBoxError
 
 __all__ = [
@@ -287,6 +288,19 @@ def _check_key(device_id: str, key: bytes | None) -> None:
         raise RegistryError(f"plugin device {device_id} takes no key", field="key")
 
 
+# The highest downlink counter handed out to a removed device id. Removing a device deletes its
+# row, and a board added again at that id (often with the same key, e.g. a bundle imported
+# twice) must not restart its downlink counter at 0: that would repeat (key, counter) nonces,
+# and the board, which keeps the highest downlink counter it accepted, would drop every ACK
+# until the counter passed it again (PROTOCOL.md §7).
+register_schema("registry.downlink_retired", """
+CREATE TABLE IF NOT EXISTS downlink_retired (
+    device_id TEXT PRIMARY KEY,
+    counter   INTEGER NOT NULL
+) WITHOUT ROWID;
+""")
+
+
 def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | str,
                key: bytes | None, *, site: str, channels: dict[Any, Any] | None = None,
                calibration: dict[str, Any] | None = None, replace: bool = False,
@@ -335,8 +349,9 @@ def add_device(conn: sqlite3.Connection, box: KeyBox | None, device_id: int | st
     else:
         conn.execute(
             "INSERT INTO devices (device_id, key_enc, site, channels, calibration, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (did, sealed, site, json.dumps(chans), json.dumps(calib), now, now))
+            "updated_at, downlink_counter) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "COALESCE((SELECT counter FROM downlink_retired WHERE device_id = ?), 0))",
+            (did, sealed, site, json.dumps(chans), json.dumps(calib), now, now, did))
     device = get_device(conn, did)
     assert device is not None  # just written in this transaction
     return device
@@ -598,6 +613,10 @@ def remove_device(conn: sqlite3.Connection, device_id: int | str) -> bool:
         "WHERE device_id = ? AND state IN ('queued', 'sent')",
         (json.dumps({"status": "failed", "detail": 0, "reason": "device removed"}),
          int(time.time()), did))
+    conn.execute(
+        "INSERT INTO downlink_retired (device_id, counter) SELECT device_id, downlink_counter "
+        "FROM devices WHERE device_id = ? ON CONFLICT (device_id) DO UPDATE SET "
+        "counter = max(counter, excluded.counter)", (did,))
     return conn.execute("DELETE FROM devices WHERE device_id = ?", (did,)).rowcount > 0
 
 

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,7 @@ class Connection:
         self._space = asyncio.Event()
         self._space.set()
         self._downlink: deque[int] = deque()
+        self._last_downlink = 0      # the counter of the last downlink frame sent
         self._reserving = False
         self._taking_commands = False
         self._sent_cmds: set[int] = set()
@@ -340,7 +341,7 @@ class Connection:
         if f.reserved:
             self._reserving = False
             if out.downlink is not None:
-                self._downlink.extend(out.downlink)
+                self._add_downlink(out.downlink)
         if f.took_commands:
             self._taking_commands = False
             for cmd in out.commands:
@@ -362,16 +363,26 @@ class Connection:
             self._drop(reason, None, f"counter {f.counter}: {out.detail}", failure=False)
         return False
 
+    def _add_downlink(self, block: Iterable[int]) -> None:
+        """Add reserved counters, keeping them increasing: the board drops a downlink frame at
+        or below the highest counter it accepted (PROTOCOL.md 7). A block reserved by a frame
+        commits in the writer's order, so it can land after a block reserved later by an ACK;
+        counters at or below one already sent are skipped (never reused: nonces stay unique)."""
+        merged = sorted({*self._downlink, *block})
+        self._downlink = deque(c for c in merged if c > self._last_downlink)
+
     async def _send_ack(self) -> None:
         acked = self.tracker.acked()
         if acked is None or self._key is None:
             return
         if not self._downlink:
-            self._downlink.extend(await self.store.reserve_downlink(self._did,
-                                                                    self.limits.downlink_block))
+            self._add_downlink(await self.store.reserve_downlink(self._did,
+                                                                 self.limits.downlink_block))
+        counter = self._downlink.popleft()
+        self._last_downlink = counter
         cmds, self._cmd_backlog = self._cmd_backlog[:8], self._cmd_backlog[8:]
         frame = codec.encode({
-            "type": "ack", "device_id": self.device_id, "counter": self._downlink.popleft(),
+            "type": "ack", "device_id": self.device_id, "counter": counter,
             "acked": acked, "server_time": int(self.clock()) & _U32, "commands": cmds,
         }, self._key)
         try:

@@ -67,6 +67,20 @@ async def test_downlink_counters_never_repeat_across_restarts(tmp_path: Path) ->
     assert counters == sorted(set(counters))       # strictly increasing, never reused
 
 
+async def test_downlink_counters_increase_within_a_busy_connection(stack: Stack) -> None:
+    # The board drops a downlink frame at or below the highest counter it accepted
+    # (PROTOCOL.md 7): blocks reserved by frames and by ACKs must never interleave backwards.
+    did, key = next(iter(stack.devices.items()))
+    async with Board(did, key, stack.port) as b:
+        for burst in range(8):
+            for c in range(burst * 40 + 1, burst * 40 + 41):
+                await b.send(readings(did, c))
+            await b.wait_acked(burst * 40 + 40)
+    counters = [a["counter"] for a in b.acks]
+    assert len(counters) > 8
+    assert counters == sorted(set(counters))
+
+
 async def test_server_time_from_injected_clock(stack: Stack) -> None:
     did, key = next(iter(stack.devices.items()))
     stack.now[0] = 1_800_000_123.7

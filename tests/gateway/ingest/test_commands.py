@@ -24,6 +24,11 @@ from tests.gateway.ingest.conftest import Stack
     ("set_time", {}, "params.time", "set_time needs time"),
     ("resend", {"from_counter": 9, "to_counter": 3}, "params.to_counter", "below from_counter"),
     ("reboot", {"now": 1}, "params.now", "takes no parameters"),
+    # the board's own ranges, PROTOCOL.md 5.6
+    ("set_interval", {"channel": 0, "sample_s": 3601}, "params.sample_s", "out of range 1..3600"),
+    ("set_threshold", {"channel": 0, "kind": 2}, "params.kind", "out of range 0..1"),
+    ("set_threshold", {"channel": 0, "value": -1}, "params.value", "-1 is out of range"),
+    ("set_time", {"time": 0}, "params.time", "out of range 1..4294967294"),
 ])
 def test_validation_names_the_field(name: str, params: dict, field: str, text: str) -> None:
     with pytest.raises(CommandError) as err:
@@ -81,3 +86,8 @@ async def test_commands_ride_acks_until_result(stack: Stack) -> None:
     assert [(r["result_seq"], r["cmd_id"], r["state"], r["ref"]) for r in finished] == [
         (1, 1, "done", None), (2, 2, "failed", "ops-42")]
     assert await stack.db.read(results_since, 2) == []
+
+
+def test_upload_at_once_is_a_valid_upload_interval() -> None:
+    # upload_s 0 = upload as soon as a frame is queued (PROTOCOL.md 5.6)
+    assert validate_command("set_interval", {"upload_s": 0}) == {"upload_s": 0}

@@ -113,3 +113,26 @@ async def test_registry_crud_and_errors(tmp_path: Path) -> None:
         assert await db.read(get_device, 0xA1B2) is None
     finally:
         await db.close()
+
+
+async def test_a_removed_and_re_added_board_never_reuses_a_downlink_counter(
+        tmp_path: Path) -> None:
+    # Same id, same key (a bundle imported again): counters 1..3 were sealed under this key;
+    # the next downlink frame must be 4 (nonce never repeated; the board drops <= 3).
+    box = KeyBox.load_or_create(tmp_path / "secret")
+    db = await Database.open(tmp_path / "g.db")
+    key = os.urandom(16)
+    try:
+        await db.write(add_device, box, 0xA1B2, key, site="scuola", channels=CHANNELS)
+        for _ in range(3):
+            await db.write(next_downlink_counter, 0xA1B2)
+        assert await db.write(remove_device, 0xA1B2) is True
+        await db.write(add_device, box, 0xA1B2, key, site="scuola", channels=CHANNELS)
+        assert (await db.read(get_device, 0xA1B2)).downlink_counter == 3
+        assert await db.write(next_downlink_counter, 0xA1B2) == 4
+        # a second removal does not lower what the first one kept
+        await db.write(remove_device, 0xA1B2)
+        await db.write(add_device, box, 0xA1B2, key, site="scuola", channels=CHANNELS)
+        assert await db.write(next_downlink_counter, 0xA1B2) == 5
+    finally:
+        await db.close()
