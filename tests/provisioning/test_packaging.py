@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -51,7 +52,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _env(site: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(site), METERKIT_LANG="en")
+    # Run with `python -S`: the dependencies come from this environment's site-packages, but
+    # its .pth files are not processed, so the editable install of this checkout (a .pth
+    # import hook that maps `firmware`, `provisioning`... to the repository) cannot stand in
+    # for what the wheel installed or left out.
+    purelib = sysconfig.get_paths()["purelib"]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join((str(site), purelib)),
+                METERKIT_LANG="en")
+
+
+PYTHON = [sys.executable, "-S"]
 
 
 def test_wheel_holds_every_firmware_and_protocol_source(installed: tuple[Path, Path]) -> None:
@@ -77,7 +87,7 @@ def test_installed_tool_finds_the_installed_firmware(installed: tuple[Path, Path
         "    out[t] = {p: __import__('hashlib').sha256(b).hexdigest()"
         " for p, b in img.files.items()}\n"
         "print(json.dumps(out))\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=_env(site),
+    done = subprocess.run([*PYTHON, "-c", probe], cwd=tmp_path, env=_env(site),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -95,7 +105,7 @@ def test_installed_tool_provisions_a_board_without_firmware_option(
     _wheel, site = installed
     with VirtualBoard(tmp_path / "board") as vb:
         done = subprocess.run(
-            [sys.executable, "-m", "meterkit", "provision", "device", "--port", vb.port,
+            [*PYTHON, "-m", "meterkit", "provision", "device", "--port", vb.port,
              "--target", "unix", "--gateway-config", str(gateway.config), "--gateway-host",
              "127.0.0.1", "--gateway-port", str(gateway.port), "--site", "lodi",
              "--channel", "1:gas:10", "--no-reboot", "--json"],
@@ -114,7 +124,7 @@ def test_check_runs_when_the_tool_has_no_firmware_files(
     shutil.copytree(site, bare, ignore=shutil.ignore_patterns("firmware"))
     with VirtualBoard(tmp_path / "board", run_app=False) as vb:
         done = subprocess.run(
-            [sys.executable, "-m", "meterkit", "provision", "check", "--port", vb.port,
+            [*PYTHON, "-m", "meterkit", "provision", "check", "--port", vb.port,
              "--no-reboot", "--json"],
             cwd=tmp_path, env=_env(bare), capture_output=True, text=True, timeout=240)
     report = last_json(done.stdout)
