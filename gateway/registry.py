@@ -551,12 +551,21 @@ def max_stored_counter(conn: sqlite3.Connection, device_id: int | str) -> int | 
     The frames table keeps one frame per (device, counter), whatever the key: a board that
     starts again below this (its flash state erased, a new board under the same id) has its
     frames dropped as replays until its counter passes it. Provisioning moves the board's
-    counter above it (provisioning/flow.py). Retention deletes a frame row only long after it
-    arrived, so the newest counters are the ones kept.
+    counter above it (provisioning/flow.py). Retention deletes old frame rows but raises the
+    device's replay floor to their counters (gateway/store/frames.py), and a frame at or
+    below the floor is a replay too: the floor counts as stored.
     """
-    row = conn.execute("SELECT max(counter) FROM frames WHERE device_id = ?",
-                       (format_device_id(device_id),)).fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+    did = format_device_id(device_id)
+    row = conn.execute("SELECT max(counter) FROM frames WHERE device_id = ?", (did,)).fetchone()
+    stored = None if row is None or row[0] is None else int(row[0])
+    try:
+        floor = conn.execute("SELECT counter FROM replay_floors WHERE device_id = ?",
+                             (did,)).fetchone()
+    except sqlite3.OperationalError:   # a database the ingest never opened: no floor yet
+        floor = None
+    if floor is not None and (stored is None or int(floor[0]) > stored):
+        return int(floor[0])
+    return stored
 
 
 def get_key_state(conn: sqlite3.Connection, device_id: int | str) -> KeyState | None:

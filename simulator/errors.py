@@ -27,7 +27,7 @@ class ScenarioProblem:
     expected: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.key}: {self.message}"
+        text = f"{self.key or 'file'}: {self.message}"
         if self.value is not None:
             text += f" (got {self.value!r})"
         if self.expected:

@@ -52,7 +52,7 @@ class Reader:
     def str(self, name: str, default: Any = _MISSING, *, choices: Sequence[str] = ()) -> Any:
         v = self._get(name, default)
         if v is default:
-            return v
+            return None if v is _MISSING else v   # a required key missing: reported
         if not isinstance(v, str) or not v.strip():
             self.problem(name, "must be a non-empty string", v, "text")
             return None if default is _MISSING else default
@@ -65,7 +65,7 @@ class Reader:
                hi: float | None = None, integer: bool = False) -> Any:
         v = self._get(name, default)
         if v is default:
-            return v
+            return None if v is _MISSING else v   # a required key missing: reported
         kind = "an integer" if integer else "a number"
         ok = isinstance(v, int) if integer else isinstance(v, int | float)
         if isinstance(v, bool) or not ok:
@@ -84,7 +84,7 @@ class Reader:
               hi: float | None = None) -> tuple[float, float]:
         v = self._get(name, default)
         if v is default:
-            return v
+            return None if v is _MISSING else v   # a required key missing: reported
         good = (isinstance(v, list) and len(v) == 2
                 and all(isinstance(x, int | float) and not isinstance(x, bool)
                         and math.isfinite(x) for x in v))

@@ -95,7 +95,13 @@ def load_scenario(path: Path | str) -> Scenario:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(str(path), [ScenarioProblem("", "file not found")]) from None
+        raise ScenarioError(str(path), [ScenarioProblem("", "not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(path), [ScenarioProblem(
+            "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8")]) from None
+    except OSError as exc:
+        raise ScenarioError(str(path), [ScenarioProblem(
+            "", f"cannot be read: {exc.strerror or exc}")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), [ScenarioProblem("", f"not valid TOML: {exc}")]) from None
     return parse_scenario(data, source=str(path))

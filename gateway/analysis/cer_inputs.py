@@ -17,6 +17,18 @@ COLUMNS = ("timestamp", "id", "kwh")
 
 def read_series(path: Path, input: str) -> dict[str, list[tuple[datetime, float]]]:
     """Series per id; every row's problem names the file, the CSV line and the column."""
+    try:
+        return _read_series(path, input)
+    except UnicodeDecodeError as exc:
+        raise AnalysisError(f"not UTF-8 text (byte {exc.start})", input=str(path),
+                            expected="a CSV saved as UTF-8 (in a spreadsheet: CSV UTF-8)"
+                            ) from exc
+    except OSError as exc:
+        raise AnalysisError(f"cannot read file: {exc.strerror}", input=str(path),
+                            expected="a readable CSV file") from exc
+
+
+def _read_series(path: Path, input: str) -> dict[str, list[tuple[datetime, float]]]:
     series: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)

@@ -133,6 +133,10 @@ def _guard(fn: Handler) -> Handler:
             path = getattr(args, "input", None) or args.community
             err = AnalysisError(f"not valid TOML: {exc}", input=str(path),
                                 hint="see --help for the input format")
+        except UnicodeDecodeError as exc:
+            path = getattr(args, "input", None) or getattr(args, "community", None)
+            err = AnalysisError(f"not UTF-8 text (byte {exc.start})", input=str(path),
+                                hint="save the file as UTF-8 (in a spreadsheet: CSV UTF-8)")
         emit_error(err.as_dict() | {"message_full": str(err)}, as_json=args.json)
         return 1
 

@@ -51,6 +51,10 @@ def read_rows(path: Path, required: tuple[str, ...], *, input: str) -> list[dict
     except OSError as exc:
         raise AnalysisError(f"cannot read file: {exc.strerror}", input=input,
                             value=str(path), expected="a readable CSV file") from exc
+    except UnicodeDecodeError as exc:
+        raise AnalysisError(f"not UTF-8 text (byte {exc.start})", input=input,
+                            value=str(path),
+                            expected="a CSV saved as UTF-8 (in a spreadsheet: CSV UTF-8)") from exc
 
 
 def _number(row: dict[str, str], key: str, *, input: str, line: int) -> float:
@@ -153,3 +157,6 @@ def read_toml(path: Path, *, input: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise AnalysisError(f"invalid TOML: {exc}", input=input, value=str(path),
                             expected="TOML as in docs/ANALYSIS.md") from exc
+    except UnicodeDecodeError as exc:
+        raise AnalysisError(f"not UTF-8 text (byte {exc.start})", input=input,
+                            value=str(path), expected="a TOML file saved as UTF-8") from exc

@@ -49,7 +49,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
-        return 1
+        return 2     # like a start-up failure: an operator must act, a restart cannot help
     from gateway.logs import setup_logging
     from gateway.service import StartupError, run_gateway
 

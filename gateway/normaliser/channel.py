@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from gateway import registry
 from gateway.model import DeviceEvent, Reading
 from gateway.normalise.energy import (
+    Ignored,
     IntervalAmount,
     RegisterSample,
     interval_amounts,
@@ -97,6 +99,7 @@ class ChannelNormaliser:
             self._skip(conn, step, group, device_id, channel, "invalid", str(exc), now)
             return None
         step.skipped["ignored"] += len(deltas.ignored)
+        self._keep_unused(conn, group, deltas.ignored, device_id, channel, now)
         by_start = {row["interval_start"]: row for row in group}
         received = {start: row["received_at"] for start, row in by_start.items()}
         failed: dict[str, list[sqlite3.Row]] = defaultdict(list)
@@ -137,6 +140,20 @@ class ChannelNormaliser:
         step.skipped[reason] += len(group)
         series.record_skips(conn, [(r["id"], device_id, channel, r["interval_start"])
                                    for r in group], reason, detail, now)
+
+    def _keep_unused(self, conn: sqlite3.Connection, group: list[sqlite3.Row],
+                     ignored: Iterable[Ignored], device_id: str, channel: str,
+                     now: int) -> None:
+        """A measured register that reached no series row (it arrived after its interval was
+        estimated, or it conflicts with another) is recorded like a skip: retention keeps it,
+        status counts it, and `gateway renormalise` can use it. Duplicates carry nothing new."""
+        late = {int(i.sample.start.timestamp()): i.reason for i in ignored
+                if i.reason in ("stale", "conflict")}
+        for reason in sorted(set(late.values())):
+            rows = [(r["id"], device_id, channel, r["interval_start"]) for r in group
+                    if late.get(r["interval_start"]) == reason]
+            series.record_skips(conn, rows, reason, f"{reason} register: not in the series "
+                                "(renormalise to use it)", now)
 
     def _queue_upstream(self, conn: sqlite3.Connection, reading: Reading, step: Step) -> None:
         try:

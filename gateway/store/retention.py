@@ -120,10 +120,15 @@ DELETE FROM series WHERE (device_id, channel, interval_start) IN (
   LIMIT ?)
 """
 
+# the outbox msg_id gateway/plugins/results.py gave the result (alerts bring their own)
+_RESULT_MSG_ID = ("CASE WHEN p.name = 'alert' AND json_type(p.payload, '$.msg_id') = 'text' "
+                  "THEN json_extract(p.payload, '$.msg_id') "
+                  "ELSE 'result:' || p.plugin || ':' || p.id END")
+
 _RESULTS_PRUNABLE = f"""
 DELETE FROM plugin_results WHERE id IN (SELECT p.id FROM plugin_results p
   WHERE p.created_at < ?
-  AND NOT {_UNDELIVERED.format(msg_id="'result:' || p.plugin || ':' || p.id")}
+  AND NOT {_UNDELIVERED.format(msg_id=_RESULT_MSG_ID)}
   LIMIT ?)
 """
 

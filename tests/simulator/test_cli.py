@@ -93,7 +93,7 @@ def test_non_finite_range_and_unbounded_key_are_named(tmp_path: Path) -> None:
 def test_missing_scenario_file_is_bad_input(tmp_path: Path) -> None:
     proc = meterkit("sim", "run", str(tmp_path / "nope.toml"))
     assert proc.returncode == 2
-    assert "file not found" in proc.stderr and "Traceback" not in proc.stderr
+    assert "file: not found" in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "option"), [
@@ -146,3 +146,16 @@ def test_every_subcommand_help_has_examples(command: list[str], capsys) -> None:
     out = capsys.readouterr().out
     assert "examples:" in out
     assert f"meterkit {' '.join(command)}" in out.split("examples:", 1)[1]
+
+
+def test_required_key_missing_or_unreadable_file_is_a_problem_not_a_crash(
+        tmp_path: Path) -> None:
+    no_municipality = tmp_path / "a.toml"
+    no_municipality.write_text('[scenario]\nname = "x"\n\n[[sites]]\nid = "a"\n')
+    latin1 = tmp_path / "b.toml"
+    latin1.write_bytes('[scenario]\nname = "caffè"\n'.encode("latin-1"))
+    for path, text in ((no_municipality, "sites[0].municipality: is required"),
+                       (latin1, "file: not UTF-8 text"), (tmp_path, "file: cannot be read")):
+        proc = meterkit("sim", "check", str(path))
+        assert proc.returncode == 2, proc.stderr
+        assert text in proc.stdout + proc.stderr and "Traceback" not in proc.stderr

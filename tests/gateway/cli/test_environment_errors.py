@@ -82,3 +82,13 @@ def test_run_with_the_port_in_use(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         line = _run_fails(str(write_config(tmp_path, port=port)))
     assert f"cannot listen on 127.0.0.1:{port}" in line and "ingest.port" in line
+
+
+def test_run_with_config_problems_exits_2_listing_them(tmp_path: Path) -> None:
+    # exit 2 like any start-up failure: the unit's RestartPreventExitStatus=2 stops the loop
+    cfg = tmp_path / "gateway.toml"
+    cfg.write_text('[ingest]\nport = 70000\n')
+    run = meterkit("run", "--config", str(cfg))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "ingest.port: 70000 is not a TCP port" in run.stderr

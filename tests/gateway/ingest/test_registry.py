@@ -136,3 +136,20 @@ async def test_a_removed_and_re_added_board_never_reuses_a_downlink_counter(
         assert await db.write(next_downlink_counter, 0xA1B2) == 5
     finally:
         await db.close()
+
+
+async def test_the_replay_floor_counts_as_stored_for_provisioning(tmp_path: Path) -> None:
+    # Retention pruned every frame up to counter 500: a board re-provisioned under this id
+    # must start above 500, or each of its frames would be dropped as a replay.
+    from gateway.registry import max_stored_counter
+    from gateway.store.frames import raise_replay_floor
+    box = KeyBox.load_or_create(tmp_path / "secret")
+    db = await Database.open(tmp_path / "g.db")
+    try:
+        await db.write(add_device, box, 0xA1B2, os.urandom(16), site="scuola",
+                       channels=CHANNELS)
+        assert await db.read(max_stored_counter, 0xA1B2) is None
+        await db.write(raise_replay_floor, "0000a1b2", 500)
+        assert await db.read(max_stored_counter, 0xA1B2) == 500
+    finally:
+        await db.close()

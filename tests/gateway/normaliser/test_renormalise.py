@@ -93,3 +93,25 @@ async def test_renormalise_from_a_date_recomputes_and_only_publishes_changes(
         # T0 (before `since`) is the baseline; the three amounts are identical: none changed
         assert (report.readings, report.changed) == (3, 0)
         assert len(await env.outbox_ids()) == n
+
+
+async def test_a_reading_arriving_after_its_interval_was_estimated_is_kept_and_usable(
+        tmp_path: Path) -> None:
+    # 1000 Wh at T0 and 1300 at T0+3Q: the three quarters in between are estimated, 100 Wh
+    # each. The real T0+Q register (1250) arrives later (a resend after a refused commit):
+    # it reached no series row, so it is recorded (retention keeps it), and renormalising
+    # uses it: 250 Wh, then 50 Wh spread over the two quarters still missing.
+    async with running(tmp_path, {0: EL}) as env:
+        await env.send(frame(env.did, 1, block(0, "Wh", Q, T0, [1000])),
+                       frame(env.did, 2, block(0, "Wh", Q, T0 + 3 * Q, [1300])))
+        await env.drain()
+        assert [(s, v) for s, _n, v, _f in await env.series("el1")] == [
+            (T0 + Q, 0.1), (T0 + 2 * Q, 0.1), (T0 + 3 * Q, 0.1)]
+        await env.send(frame(env.did, 3, block(0, "Wh", Q, T0 + Q, [1250])))
+        await env.drain()
+        assert await skips(env) == [("0", T0 + Q, "stale")]
+        report = await renormalise_device(env.stack.db, env.config, env.dev)
+        assert report.recovered == 1
+        assert [(s, round(v, 6)) for s, _n, v, _f in await env.series("el1")] == [
+            (T0 + Q, 0.25), (T0 + 2 * Q, 0.025), (T0 + 3 * Q, 0.025)]
+        assert await skips(env) == []

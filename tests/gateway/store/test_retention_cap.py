@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ async def _fill(tmp_path: Path) -> tuple[Stack, Normaliser]:
 
 def _deliver(conn: Any) -> None:
     """The broker acknowledged every message of frames 1..N-P except one of QUARANTINED_FRAME;
-    two plugin results were published, only the first was acknowledged."""
+    two plugin results were published, only the first was acknowledged; an alert (its own
+    msg_id, "alert:<id>:<state>") is still pending."""
     pending_from = T0 + (N - P + 1) * 3600       # first interval of frame N-P+1
     quarantined = f"{DEV}:el1:{T0 + QUARANTINED_FRAME * 3600 + 900}"
     rows = conn.execute("SELECT id, msg_id FROM outbox ORDER BY id").fetchall()
@@ -79,6 +81,11 @@ def _deliver(conn: Any) -> None:
         if n == 1:
             outbox.mark_delivered(conn, [conn.execute(
                 "SELECT id FROM outbox WHERE msg_id = ?", (f"result:demo:{rid}",)).fetchone()[0]])
+    store_result(conn, PluginResult(plugin="alerts", name="alert", site="lodi",
+                                    time=datetime.fromtimestamp(T0, UTC),
+                                    payload={"msg_id": "alert:7:raised", "kind": "no_data",
+                                             "message": "silent", "severity": "warning"}),
+                 prefix="meterkit/v1", default_site="lodi", now=T0)
 
 
 async def _counts(stack: Stack) -> dict[str, int]:
@@ -93,7 +100,7 @@ async def test_retention_brings_a_full_database_under_the_cap_keeping_undelivere
         await stack.db.write(_deliver)
         # readings: 4N + 4*UNKNOWN; series: the first sample of el1 has no baseline -> 4N - 1
         assert await _counts(stack) == {"readings": 4 * N + 4 * UNKNOWN, "series": 4 * N - 1,
-                                        "outbox": 4 * N - 1 + 2, "plugin_results": 2,
+                                        "outbox": 4 * N - 1 + 3, "plugin_results": 3,
                                         "frames": N + UNKNOWN}
         # the cap is reached: the next frame is refused, the board keeps it
         stack.writer.max_db_bytes = await stack.db.read(used_bytes)
@@ -117,8 +124,8 @@ async def test_retention_brings_a_full_database_under_the_cap_keeping_undelivere
         kept_series = 4 * P + 1         # pending frames + the quarantined message
         assert await _counts(stack) == {
             "readings": held + kept_series, "series": kept_series,
-            "outbox": kept_series + 1,  # + the pending plugin result
-            "plugin_results": 1,
+            "outbox": kept_series + 2,  # + the pending plugin result and the pending alert
+            "plugin_results": 2,
             # frame 1 (held first sample), the quarantined one, the pending ones, channel 3
             "frames": 1 + 1 + P + UNKNOWN}
         assert pruned["readings"] == 4 * N - 4 * P - 1 - 1
