@@ -271,6 +271,8 @@ async def main_async(args: argparse.Namespace, tmp: Path, console: Console) -> N
             args.synchronous,
             "--max-frames-per-s",
             "100000",
+            "--max-connections",
+            str(max(args.connections, 1000)),
         ],
         cwd=REPO,
     )

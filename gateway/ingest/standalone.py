@@ -88,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="write counters here (JSON) on SIGHUP and on exit")
     parser.add_argument("--max-frames-per-s", type=float, default=IngestLimits().max_frames_per_s,
                         help="per-connection frame rate limit")
+    parser.add_argument("--max-connections", type=int, default=IngestLimits().max_connections,
+                        help="simultaneous connections; more are refused")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump on demand (debugging)
@@ -97,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       synchronous=args.synchronous, ready_file=args.ready_file,
                       stats_file=args.stats_file,
                       limits=IngestLimits(max_frames_per_s=args.max_frames_per_s,
+                                          max_connections=args.max_connections,
                                           burst=max(200, int(args.max_frames_per_s)))))
     return 0
 
