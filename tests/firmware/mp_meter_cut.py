@@ -1,4 +1,4 @@
-# ruff: noqa: UP031, SIM105  (MicroPython: no contextlib; %-formatting is its idiom)
+# ruff: noqa: UP031  (MicroPython: %-formatting is its idiom)
 """MicroPython side of the interval-close power-cut test: the real Meter, State, frame counter,
 FrameSink and FlashQueue on littlefs in RAM; the supply is cut at every flash write of a few
 hours of a gas channel, the board reboots from the image the cut left and resumes.
@@ -14,9 +14,8 @@ Usage: micropython mp_meter_cut.py HOURS  -> prints "RESULT {json}"; exit 1 on a
 import json
 import sys
 
-import vfs
+from mp_cutsweep import sweep
 
-from firmware.blockdev import BlockDev, PowerCut
 from firmware.counter import FrameCounter
 from firmware.fqueue import FlashQueue
 from firmware.frames import FrameSink
@@ -129,49 +128,10 @@ def check(t):
     return bad
 
 
-def mount(data, cut=0, keep=0):
-    bd = BlockDev(BS, COUNT, data=data)
-    if cut:
-        bd.cut_after(cut, keep)
-    vfs.mount(vfs.VfsLfs2(bd), "/f")
-    return bd
-
-
-def unmount():
-    try:
-        vfs.umount("/f")
-    except (OSError, PowerCut):
-        pass
-
-
 def main():
     hours = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-    blank = BlockDev(BS, COUNT)
-    vfs.VfsLfs2.mkfs(blank)
-    image = blank.image()
-    j = {"t": T0}
-    bd = mount(image)
-    scenario(j, hours)
-    unmount()
-    total = bd.writes
-    violations = 0
-    cuts = 0
-    for k in range(1, total + 1):
-        j = {"t": T0}
-        bd = mount(image, k, (k * 37) % BS)
-        try:
-            scenario(j, hours)
-            print("no cut at write", k)
-            violations += 1
-        except PowerCut:
-            cuts += 1
-        unmount()
-        mount(bd.image())
-        bad = check(j["t"])
-        unmount()
-        if bad:
-            violations += 1
-            print("cut at write %d:" % k, "; ".join(bad[:3]))
+    total, cuts, violations, _ = sweep(BS, COUNT, lambda: {"t": T0},
+                                       lambda j: scenario(j, hours), lambda j, k: check(j["t"]))
     print("RESULT " + json.dumps({"writes": total, "cuts": cuts, "violations": violations}))
     if violations:
         sys.exit(1)

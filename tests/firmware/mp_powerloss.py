@@ -1,4 +1,4 @@
-# ruff: noqa: UP031, SIM105  (MicroPython: no contextlib; %-formatting is its idiom)
+# ruff: noqa: UP031  (MicroPython: %-formatting is its idiom)
 """MicroPython side of the power-loss test: cut the supply at every flash write of a scripted
 run (queue appends, ACK releases, overflow drops, counter reservations, state saves), reboot
 from the image as the cut left it, and check the invariants of ADR 007.
@@ -9,9 +9,8 @@ Usage: micropython mp_powerloss.py STEPS  -> prints "RESULT {json}"; exit 1 on a
 import json
 import sys
 
-import vfs
+from mp_cutsweep import sweep
 
-from firmware.blockdev import BlockDev, PowerCut
 from firmware.counter import FrameCounter
 from firmware.fqueue import FlashQueue
 from firmware.frames import FrameSink
@@ -53,21 +52,6 @@ class TrackCounter(FrameCounter):
         self.j.inflight = n
         self.j.taken_max = max(self.j.taken_max, n)
         return n
-
-
-def mount(data, cut=0, keep=0):
-    bd = BlockDev(BS, COUNT, data=data)
-    if cut:
-        bd.cut_after(cut, keep)
-    vfs.mount(vfs.VfsLfs2(bd), "/f")
-    return bd
-
-
-def unmount():
-    try:
-        vfs.umount("/f")
-    except (OSError, PowerCut):
-        pass
 
 
 def last_counter_of_oldest_unacked(q):
@@ -170,37 +154,11 @@ def check(j, k):
 
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-    blank = BlockDev(BS, COUNT)
-    vfs.VfsLfs2.mkfs(blank)
-    image = blank.image()
-    # dry run: how many writes does the scripted run make?
-    j = Journal()
-    bd = mount(image)
-    scenario(j, steps)
-    unmount()
-    total = bd.writes
-    appended = len(j.appended)
-    dropped = j.dropped_done
-    violations = 0
-    cuts = 0
-    for k in range(1, total + 1):
-        j = Journal()
-        bd = mount(image, k, (k * 37) % BS)
-        try:
-            scenario(j, steps)
-            print("no cut at write", k)
-            violations += 1
-        except PowerCut:
-            cuts += 1
-        unmount()
-        mount(bd.image())
-        bad = check(j, k)
-        unmount()
-        if bad:
-            violations += 1
-            print("cut at write %d:" % k, "; ".join(bad[:3]))
+    total, cuts, violations, first = sweep(BS, COUNT, Journal,
+                                           lambda j: scenario(j, steps), check)
     print("RESULT " + json.dumps({"writes": total, "cuts": cuts, "violations": violations,
-                                  "appended": appended, "dropped": dropped}))
+                                  "appended": len(first.appended),
+                                  "dropped": first.dropped_done}))
     if violations:
         sys.exit(1)
 

@@ -5,7 +5,10 @@ Request counts are what pymodbus's server received, not what the plugin thinks i
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from tests.gateway.modbus.conftest import QUARTER, ManualClock, quarter_start
 from tests.gateway.modbus.sim import Meter, TcpMeters
@@ -191,32 +194,43 @@ async def test_late_poll_is_dropped_and_a_broken_register_fails_only_its_device(
         await server.stop()
 
 
-async def test_an_absurd_register_fails_only_its_device(modbus_gateway: Any) -> None:
-    # 1e30 kWh is finite and positive but no meter's: it must not stop the neighbour's
-    # readings from being stored (they were one batch per bus once, refused together).
-    t0 = quarter_start()
+Quadro = tuple[Meter, Meter, str]
+
+
+@pytest.fixture
+async def quadro() -> AsyncIterator[Quadro]:
+    """The main SDM630 (unit 1) and the PV SDM120 (unit 2) on a Modbus TCP server, and the
+    plugin config reading them (60 s first backoff)."""
     main, pv = Meter(1, "sdm630"), Meter(2, "sdm120")
     server = TcpMeters(free_port(), main, pv)
     await server.start()
-    toml = PLUGIN.format(port=server.port, initial=60, maximum=600, jitter=0.5)
     try:
-        clock = ManualClock(t0 + 1)
-        async with modbus_gateway(toml, clock, sleepers=1) as run:
-            pv.set(import_energy=1e30)
-            for k, kwh in ((1, 10.0), (2, 10.5)):
-                main.set(import_energy=kwh)
-                await clock.advance_to(t0 + k * QUARTER, sleepers=1)
-            assert await run.wait_for(
-                "SELECT interval_start, register FROM readings WHERE channel = 'grid_in' "
-                "ORDER BY interval_start", rows=2) == [(t0, 10000), (t0 + QUARTER, 10500)]
-            assert await run.query("SELECT count(*) FROM readings WHERE channel = 'pv'") == [
-                (0,)]
-            counters = run.plugin.snapshot()["devices"]
-            # its backoff (60 s at most 1.5x) has expired by the next quarter: polled twice
-            assert (counters[PV]["ok"], counters[PV]["failures"]) == (0, 2)
-            assert counters[PV]["last_error"] == "implausible value in import_energy"
+        yield main, pv, PLUGIN.format(port=server.port, initial=60, maximum=600, jitter=0.5)
     finally:
         await server.stop()
+
+
+async def test_an_absurd_register_fails_only_its_device(modbus_gateway: Any,
+                                                       quadro: Quadro) -> None:
+    # 1e30 kWh is finite and positive but no meter's: it must not stop the neighbour's
+    # readings from being stored (they were one batch per bus once, refused together).
+    t0 = quarter_start()
+    main, pv, toml = quadro
+    clock = ManualClock(t0 + 1)
+    async with modbus_gateway(toml, clock, sleepers=1) as run:
+        pv.set(import_energy=1e30)
+        for k, kwh in ((1, 10.0), (2, 10.5)):
+            main.set(import_energy=kwh)
+            await clock.advance_to(t0 + k * QUARTER, sleepers=1)
+        assert await run.wait_for(
+            "SELECT interval_start, register FROM readings WHERE channel = 'grid_in' "
+            "ORDER BY interval_start", rows=2) == [(t0, 10000), (t0 + QUARTER, 10500)]
+        assert await run.query("SELECT count(*) FROM readings WHERE channel = 'pv'") == [
+            (0,)]
+        counters = run.plugin.snapshot()["devices"]
+        # its backoff (60 s at most 1.5x) has expired by the next quarter: polled twice
+        assert (counters[PV]["ok"], counters[PV]["failures"]) == (0, 2)
+        assert counters[PV]["last_error"] == "implausible value in import_energy"
 
 
 async def _meter_replaced(run: Any) -> list[tuple[Any, ...]]:
@@ -226,57 +240,45 @@ async def _meter_replaced(run: Any) -> list[tuple[Any, ...]]:
 
 
 async def test_a_swap_reported_before_a_restart_is_not_reported_again(
-        modbus_gateway: Any) -> None:
+        modbus_gateway: Any, quadro: Quadro) -> None:
     # A used meter (800.25 kWh) replaces one at 900.5 kWh: reported once, and the swap
     # quarter has no series row (its energy is unknown), so the restart must not take the
     # series' last register (the old meter's) as the new meter's and report it again.
     t0 = quarter_start()
-    main, pv = Meter(1, "sdm630"), Meter(2, "sdm120")
-    server = TcpMeters(free_port(), main, pv)
-    await server.start()
-    toml = PLUGIN.format(port=server.port, initial=60, maximum=600, jitter=0.5)
-    try:
-        clock = ManualClock(t0 + 1)
-        async with modbus_gateway(toml, clock, sleepers=1) as run:
-            for k, kwh in ((1, 900.0), (2, 900.5), (3, 800.25)):
-                pv.set(import_energy=kwh)
-                await clock.advance_to(t0 + k * QUARTER, sleepers=1)
-            await run.wait_for("SELECT 1 FROM plugin_results WHERE name = 'meter_replaced'",
-                               rows=1)
-        pv.set(import_energy=800.5)
-        clock = ManualClock(t0 + 3 * QUARTER + 5)
-        async with modbus_gateway(toml, clock, sleepers=1) as run:
-            await clock.advance_to(t0 + 4 * QUARTER, sleepers=1)
-            await run.wait_for("SELECT 1 FROM readings WHERE channel = 'pv'", rows=4)
-            await run.wait_for("SELECT 1 FROM series WHERE device_id = ?", PV, rows=2)
-            assert await _meter_replaced(run) == [(900500, 800250)]
-            assert summary(await series(run, PV, "pv"))[-1] == (
-                t0 + 3 * QUARTER, 0.25, 800500, set())
-    finally:
-        await server.stop()
+    _main, pv, toml = quadro
+    clock = ManualClock(t0 + 1)
+    async with modbus_gateway(toml, clock, sleepers=1) as run:
+        for k, kwh in ((1, 900.0), (2, 900.5), (3, 800.25)):
+            pv.set(import_energy=kwh)
+            await clock.advance_to(t0 + k * QUARTER, sleepers=1)
+        await run.wait_for("SELECT 1 FROM plugin_results WHERE name = 'meter_replaced'",
+                           rows=1)
+    pv.set(import_energy=800.5)
+    clock = ManualClock(t0 + 3 * QUARTER + 5)
+    async with modbus_gateway(toml, clock, sleepers=1) as run:
+        await clock.advance_to(t0 + 4 * QUARTER, sleepers=1)
+        await run.wait_for("SELECT 1 FROM readings WHERE channel = 'pv'", rows=4)
+        await run.wait_for("SELECT 1 FROM series WHERE device_id = ?", PV, rows=2)
+        assert await _meter_replaced(run) == [(900500, 800250)]
+        assert summary(await series(run, PV, "pv"))[-1] == (
+            t0 + 3 * QUARTER, 0.25, 800500, set())
 
 
 async def test_a_swap_after_a_single_reading_and_a_restart_is_flagged(
-        modbus_gateway: Any) -> None:
+        modbus_gateway: Any, quadro: Quadro) -> None:
     # Only one reading before the restart: it has no series row, only a register.
     t0 = quarter_start()
-    main, pv = Meter(1, "sdm630"), Meter(2, "sdm120")
-    server = TcpMeters(free_port(), main, pv)
-    await server.start()
-    toml = PLUGIN.format(port=server.port, initial=60, maximum=600, jitter=0.5)
-    try:
-        clock = ManualClock(t0 + 1)
-        async with modbus_gateway(toml, clock, sleepers=1) as run:
-            pv.set(import_energy=52.0)
-            await clock.advance_to(t0 + QUARTER, sleepers=1)
-            await run.wait_for("SELECT 1 FROM readings WHERE channel = 'pv'", rows=1)
-        pv.set(import_energy=0.375)      # a new meter, counting from zero
-        clock = ManualClock(t0 + QUARTER + 5)
-        async with modbus_gateway(toml, clock, sleepers=1) as run:
-            await clock.advance_to(t0 + 2 * QUARTER, sleepers=1)
-            await run.wait_for("SELECT 1 FROM series WHERE device_id = ?", PV, rows=1)
-            assert await _meter_replaced(run) == [(52000, 375)]
-            assert summary(await series(run, PV, "pv")) == [
-                (t0 + QUARTER, 0.375, 375, {"register_reset"})]
-    finally:
-        await server.stop()
+    _main, pv, toml = quadro
+    clock = ManualClock(t0 + 1)
+    async with modbus_gateway(toml, clock, sleepers=1) as run:
+        pv.set(import_energy=52.0)
+        await clock.advance_to(t0 + QUARTER, sleepers=1)
+        await run.wait_for("SELECT 1 FROM readings WHERE channel = 'pv'", rows=1)
+    pv.set(import_energy=0.375)      # a new meter, counting from zero
+    clock = ManualClock(t0 + QUARTER + 5)
+    async with modbus_gateway(toml, clock, sleepers=1) as run:
+        await clock.advance_to(t0 + 2 * QUARTER, sleepers=1)
+        await run.wait_for("SELECT 1 FROM series WHERE device_id = ?", PV, rows=1)
+        assert await _meter_replaced(run) == [(52000, 375)]
+        assert summary(await series(run, PV, "pv")) == [
+            (t0 + QUARTER, 0.375, 375, {"register_reset"})]
