@@ -141,7 +141,8 @@ class Gateway:
         })
         if uplink is not None:
             health.sources["uplink"] = lambda: {"connected": uplink.link.connected,
-                                                **asdict(uplink.stats)}
+                                                **asdict(uplink.stats),
+                                                "commands": uplink.commands.snapshot()}
         else:
             log.warning("no [mqtt] section: data is stored locally, nothing goes upstream")
         await ingest.start()   # bind now: a taken port fails the start, not a task later

@@ -199,17 +199,27 @@ def provision(plan: Plan, board: Board, registrar: Registrar, image: FirmwareIma
                      modules=modules if modules is not None else
                      (image.modules if image else []), progress=progress, reboot=reboot)
     except ProvisioningError as exc:
-        if not out.config_written:
-            registrar.rollback(record)
-        _what_happened(exc, out)
+        rollback_error = None if out.config_written else _rollback(registrar, record)
+        _what_happened(exc, out, rollback_error)
         raise
     except BaseException:
         if not out.config_written:
-            registrar.rollback(record)
+            _rollback(registrar, record)
         raise
 
 
-def _what_happened(exc: ProvisioningError, out: Flashed) -> None:
+def _rollback(registrar: Registrar, record: Any) -> Exception | None:
+    """Undo the registration; a failure to undo is returned, not raised: the installer must
+    still learn what failed first and in which state it left the device."""
+    try:
+        registrar.rollback(record)
+    except Exception as exc:  # a full disk, a key changed meanwhile: reported, not hidden
+        return exc
+    return None
+
+
+def _what_happened(exc: ProvisioningError, out: Flashed,
+                   rollback_error: Exception | None = None) -> None:
     """Tell the installer the state a failed provisioning left: is the id registered, does
     the board hold its config (then key file and label are still worth writing)."""
     exc.partial = out
@@ -217,6 +227,12 @@ def _what_happened(exc: ProvisioningError, out: Flashed) -> None:
     if out.config_written:
         exc.fields["registered"] = "yes"
         exc.fields.setdefault("board", "left in its REPL: unplug and replug it to start it")
+    elif rollback_error is not None:
+        exc.fields["registered"] = f"yes: undoing it failed ({rollback_error})"
+        step = (f"{out.device_id} is registered with a key no board holds: remove it "
+                f"(meterkit gateway devices remove {out.device_id}, or delete it from the "
+                "bundle) before provisioning again")
+        exc.todo = f"{exc.todo}; {step}" if exc.todo else step
     else:
         exc.fields["registered"] = "no (rolled back)"
         step = (f"nothing is registered for {out.device_id}; run the same command again "

@@ -172,7 +172,8 @@ class LinkProxy:
             if not covered or conn.pending is not None:
                 continue
             dup = conn.readings[max(covered)]
-            self.duplicate_at.pop(0)
+            # the planned time is used up when the copy is sent: a copy still waiting for a
+            # frame boundary when the connection closes goes at a later ACK instead
             if conn.up.buffered() == 0:
                 self._send_duplicate(conn, dup)
             else:
@@ -180,6 +181,8 @@ class LinkProxy:
 
     def _send_duplicate(self, conn: _Conn, raw: bytes) -> None:
         conn.pending = None
+        if self.duplicate_at:
+            self.duplicate_at.pop(0)
         conn.gw.write(raw)
         self.stats.duplicated += 1
 

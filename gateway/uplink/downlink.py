@@ -188,10 +188,15 @@ def relay_results(conn: sqlite3.Connection, *, site: str, prefix: str,
 class Commands:
     """Handles messages on the command subscription (on the event loop)."""
 
+    # a storage error is retried after these pauses (s) before giving the command back
+    STORE_RETRIES_S = (0.5, 2.0, 8.0)
+
     def __init__(self, db: Database, cfg: MqttConfig, *, ack: Callable[[int, int], None],
                  wake: asyncio.Event, logger: logging.Logger,
-                 queue: QueueFn | None = None) -> None:
+                 queue: QueueFn | None = None,
+                 redeliver: Callable[[], None] = lambda: None) -> None:
         self.db, self.cfg, self._ack, self._wake, self.log = db, cfg, ack, wake, logger
+        self._redeliver = redeliver
         self._queue = queue
         self._seq = 0
         self._relay_off = not cfg.commands
@@ -199,6 +204,10 @@ class Commands:
         self.rejected = 0
         self.duplicates = 0         # redelivered commands answered without queueing again
         self.unstored = 0           # storage errors: not acknowledged, redelivered later
+
+    def snapshot(self) -> dict[str, int]:
+        return {"queued": self.queued, "rejected": self.rejected,
+                "duplicates": self.duplicates, "unstored": self.unstored}
 
     async def relay(self) -> int:
         """Publish new command results (cheap read first); 0 when there are none."""
@@ -226,21 +235,29 @@ class Commands:
     async def handle(self, msg: mqtt.MQTTMessage) -> None:
         """Validate, queue (or reject) and only then acknowledge `msg` to the broker.
 
-        No PUBACK when the outcome could not be committed (a storage error): the broker still
-        holds the command and delivers it again after the next reconnect."""
+        No PUBACK when the outcome could not be committed (a storage error, retried a few
+        times first): the broker still holds the command, and `redeliver` (the publisher drops
+        the connection) makes it deliver it again after the reconnect, instead of keeping it
+        in flight, unacknowledged, until some later reconnect."""
         site, prefix = self.cfg.site, self.cfg.prefix
         device = device_of(msg.topic, prefix, site)
         if device is None:
             self.log.warning("MQTT message on unexpected topic %s ignored", msg.topic)
         elif msg.payload:           # empty: deletion of a retained message, nothing to do
-            try:
-                await self._store(device, msg)
-            except STORAGE_ERRORS as exc:
-                self.unstored += 1
-                self.log.error("MQTT command on %s could not be stored (%s); not acknowledged, "
-                               "the broker delivers it again after the next reconnect",
-                               msg.topic, exc)
-                return
+            for pause in (*self.STORE_RETRIES_S, None):
+                try:
+                    await self._store(device, msg)
+                    break
+                except STORAGE_ERRORS as exc:
+                    if pause is not None:
+                        await asyncio.sleep(pause)
+                        continue
+                    self.unstored += 1
+                    self.log.error("MQTT command on %s could not be stored (%s); not "
+                                   "acknowledged: reconnecting so that the broker delivers it "
+                                   "again", msg.topic, exc)
+                    self._redeliver()
+                    return
             self._wake.set()
         if msg.qos > 0:
             self._ack(msg.mid, msg.qos)

@@ -259,6 +259,12 @@ class Link:
     def ack(self, mid: int, qos: int) -> None:
         self.client.ack(mid, qos)
 
+    def reconnect(self) -> None:
+        """Drop the connection; the run loop reconnects with its backoff (the broker then
+        delivers again every message this client did not acknowledge)."""
+        if self.connected:
+            self.client.disconnect()
+
     def _drop(self) -> None:
         self.client.disconnect()
         with contextlib.suppress(AttributeError):

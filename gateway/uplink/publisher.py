@@ -88,7 +88,8 @@ class Publisher:
         self._probe_ok = 0
         self._receive_max: int | None = None
         self.commands = downlink.Commands(db, cfg, ack=self.link.ack, wake=self.wake,
-                                          logger=self.log, queue=queue_command)
+                                          logger=self.log, queue=queue_command,
+                                          redeliver=self.link.reconnect)
 
     def wake_up(self) -> None:
         """Tell the publisher new rows were committed (thread: event loop only)."""

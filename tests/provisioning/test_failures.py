@@ -212,3 +212,44 @@ def test_bulk_goes_on_after_a_board_disappears(gateway: Gateway, cli, tmp_path: 
     assert first["code"] == "board_lost" and "registered: no (rolled back)" in first["message"]
     assert second["ok"] is True
     assert [d.device_id for d in gateway.query(list_devices)] == ["0000d007"]
+
+
+def test_a_rollback_that_fails_is_reported_with_the_first_error(board: VirtualBoard, cli,
+                                                                 tmp_path: Path) -> None:
+    # The board vanishes mid-write, and undoing the bundle record fails too (its folder is
+    # replaced by a file at that moment): the installer still learns what failed first, and
+    # that the id stays registered in the bundle with a key no board holds.
+    keys, out_dir = tmp_path / "keys", tmp_path / "out"
+    out_dir.mkdir()
+    assert cli("provision", "keys", "gateway", "--dir", str(keys))[0] == 0
+    assert cli("provision", "keys", "installer", "--dir", str(keys))[0] == 0
+    stop = threading.Event()
+
+    def pull_and_block() -> None:
+        target = board.root / "firmware" / "config.py.new"
+        while not stop.is_set():
+            if target.exists():
+                out_dir.rename(tmp_path / "moved")
+                out_dir.write_text("not a folder any more\n")
+                board.unplug()
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=pull_and_block, daemon=True)
+    watcher.start()
+    try:
+        code, out, err = cli("provision", "device", "--port", board.port, "--target", "unix",
+                             "--gateway-host", "127.0.0.1", "--site", "lodi", "--id",
+                             "0000d00f", "--channel", "1:gas:10", "--bundle",
+                             str(out_dir / "day.mkb"), "--gateway-pubkey",
+                             str(keys / "bundle.pub"), "--installer-key",
+                             str(keys / "installer.key"), "--json")
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    assert code == 1 and "Traceback" not in err
+    error = last_json(out)
+    assert error["error"] == "board_lost", error
+    assert error["device_id"] == "0000d00f"
+    assert error["registered"].startswith("yes: undoing it failed"), error
+    assert "devices remove 0000d00f" in error["todo"]

@@ -47,4 +47,4 @@ def test_at_modem_path_refused_above_its_tested_speed() -> None:
     with pytest.raises(ScenarioError) as err:
         run_scenario(scenario, RunOptions(speed=80000))
     text = str(err.value)
-    assert "AT modem path" in text and "80000" in text and "at most 40000" in text
+    assert "AT modem path" in text and "80000" in text and "at most 20000" in text

@@ -71,6 +71,8 @@ async def test_storage_error_is_not_acknowledged_and_redelivered(
         "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"))
     sub = Subscriber(mosquitto.port, topic=f"{PREFIX}/{SITE}/+/command/result").start()
     pub = Publisher(db, mqtt_config(mosquitto.port))
+    pub.commands.STORE_RETRIES_S = ()
+    pub.commands._redeliver = lambda: None    # this test: redelivery by a restart alone
     task = asyncio.create_task(pub.run())
     try:
         await _connected(pub, sub)
@@ -90,6 +92,36 @@ async def test_storage_error_is_not_acknowledged_and_redelivered(
         assert await asyncio.to_thread(wait_until, lambda: len(_results(sub)) >= 1, 5)
         await asyncio.sleep(0.3)
         assert [(r["cmd_id"], r["status"]) for r in _results(sub)] == [("p-1", "queued")]
+    finally:
+        pub.stop()
+        await task
+        sub.stop()
+        await db.close()
+
+
+async def test_storage_error_makes_the_publisher_reconnect_for_a_redelivery(
+        tmp_path: Path, mosquitto: Mosquitto, platform: mqtt.Client) -> None:
+    """Without a reconnect the broker would keep the unacknowledged command in flight until
+    some later reconnect, maybe days away: after its retries fail the publisher drops the
+    connection, and the command is stored once the storage works again."""
+    db = await _board(tmp_path)
+    await db.write(lambda c: c.execute(
+        "CREATE TRIGGER full_disk BEFORE INSERT ON commands "
+        "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"))
+    sub = Subscriber(mosquitto.port, topic=f"{PREFIX}/{SITE}/+/command/result").start()
+    pub = Publisher(db, mqtt_config(mosquitto.port))
+    pub.commands.STORE_RETRIES_S = (0.05,)
+    task = asyncio.create_task(pub.run())
+    try:
+        await _connected(pub, sub)
+        connects = pub.stats.connects
+        _send(platform, {"cmd_id": "p-1", "name": "set_time", "params": {"time": 1790000000}})
+        assert await asyncio.to_thread(wait_until, lambda: pub.commands.unstored >= 1, 5)
+        await db.write(lambda c: c.execute("DROP TRIGGER full_disk"))
+        assert await asyncio.to_thread(wait_until, lambda: pub.commands.queued == 1, 10)
+        assert pub.stats.connects > connects
+        assert await db.read(_rows) == [(1, "set_time", "p-1", "queued")]
+        assert pub.commands.snapshot()["unstored"] == pub.commands.unstored
     finally:
         pub.stop()
         await task
