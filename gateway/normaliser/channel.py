@@ -4,6 +4,8 @@ Shared by the normaliser task (new readings after its cursor) and by
 :mod:`gateway.normaliser.renormalise` (readings again, after the registry was fixed). Readings
 it cannot normalise are counted and recorded in ``normalise_skips`` with the reason, so they
 can be found and normalised again; readings that succeed lose their skip record.
+For gas channels, each gas day (06:00-06:00 Europe/Rome) with a changed row is summed again
+and, once its intervals cover it, its totals are queued too (the same msg_id on a correction).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gateway import registry
@@ -35,7 +37,7 @@ from gateway.normaliser.convert import (
 )
 from gateway.outbox import add as outbox_add
 from gateway.store import series
-from gateway.uplink.messages import reading_message
+from gateway.uplink.messages import gas_day_message, gas_day_msg_id, reading_message
 
 __all__ = ["ChannelNormaliser", "Previous", "Step"]
 
@@ -54,6 +56,7 @@ class Step:
     statuses: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     recovered: int = 0       # previously skipped readings normalised now
+    gas_days: dict[str, bytes] = field(default_factory=dict)   # msg_id -> payload queued
 
 
 class ChannelNormaliser:
@@ -105,6 +108,7 @@ class ChannelNormaliser:
         failed: dict[str, list[sqlite3.Row]] = defaultdict(list)
         reasons: dict[str, str] = {}
         done: list[int] = []
+        touched: set[tuple[str, str, str, date]] = set()   # gas days with a changed row
         for amount in deltas.amounts:
             if lumped is not None and amount.start == lumped:
                 amount = IntervalAmount(amount.start, amount.amount, amount.register,
@@ -127,6 +131,11 @@ class ChannelNormaliser:
             step.readings.append(reading)
             if self.prefix is not None:
                 self._queue_upstream(conn, reading, step)
+                if reading.quantity == "gas_volume" and "gas_day" in reading.extra:
+                    touched.add((reading.site, reading.device, reading.channel,
+                                 date.fromisoformat(reading.extra["gas_day"])))
+        for key in sorted(touched):
+            self._queue_gas_day(conn, *key, step)
         for reason, rows in failed.items():
             series.record_skips(conn, [(r["id"], device_id, channel, r["interval_start"])
                                        for r in rows], reason, reasons[reason], now)
@@ -167,6 +176,31 @@ class ChannelNormaliser:
             return
         outbox_add(conn, topic=topic, payload=payload, msg_id=reading.message_id,
                    stream=f"{reading.device}:{reading.channel}")
+
+    def _queue_gas_day(self, conn: sqlite3.Connection, site: str, device: str, channel: str,
+                       day: date, step: Step) -> None:
+        """Queue the day's totals if its intervals now cover it (docs/MQTT.md, "Gas day").
+
+        A day already published is published again with the same msg_id when one of its rows
+        changed (a correction); an incomplete day is not published."""
+        totals = series.gas_daily_totals(conn, device, channel, day, day)
+        if not totals or not totals[0].complete:
+            return
+        try:
+            topic, payload = gas_day_message(site, device, channel, totals[0],
+                                             prefix=self.prefix or "")
+        except ValueError as exc:
+            if step.skipped["unpublishable"] == 0:
+                log.error("gas day cannot be published", extra={
+                    "device": device, "channel": channel, "error": str(exc)})
+            step.skipped["unpublishable"] += 1
+            return
+        msg_id = gas_day_msg_id(device, channel, day)
+        if step.gas_days.get(msg_id) == payload:
+            return    # already queued in this transaction (another group of the channel)
+        step.gas_days[msg_id] = payload
+        outbox_add(conn, topic=topic, payload=payload, msg_id=msg_id,
+                   stream=f"{device}:{channel}:gas_day")
 
     def _reading(self, device: registry.Device, channel: str, wire_unit: str, length_s: int,
                  amount: IntervalAmount, received: dict[int, int],

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from gateway.model import DeviceEvent, PluginResult, Reading
+from gateway.normalise.gas import gas_day_bounds_utc
+
+if TYPE_CHECKING:
+    from gateway.store.series import GasDay
 
 __all__ = [
     "SCHEMA_VERSIONS", "alert_message", "command_result_message", "device_status_message",
-    "gateway_status_message", "gateway_status_topic", "plugin_result_message", "reading_message",
-    "reading_topic", "topic_segment",
+    "gas_day_message", "gas_day_msg_id", "gateway_status_message", "gateway_status_topic",
+    "plugin_result_message", "reading_message", "reading_topic", "topic_segment",
 ]
 
 ROME = ZoneInfo("Europe/Rome")
@@ -28,6 +32,7 @@ SCHEMA_VERSIONS = {
     "gateway_status": "meterkit/gateway_status/1",
     "plugin_result": "meterkit/plugin_result/1",
     "command_result": "meterkit/command_result/1",
+    "gas_day": "meterkit/gas_day/1",
 }
 _UNITS = {"kWh": "kWh", "Smc": "Smc", "m3": "m³", "m³": "m³"}
 _BANDS = {"F1", "F2", "F3"}
@@ -97,6 +102,49 @@ def reading_message(reading: Reading, *, prefix: str, backfill: bool) -> tuple[s
     if reading.extra:
         doc["extra"] = reading.extra
     return reading_topic(reading, prefix=prefix), _dumps(doc)
+
+
+def gas_day_msg_id(device: str, channel: str, day: date) -> str:
+    """``<device>:<channel>:gasday:<YYYY-MM-DD>``: a correction of the day reuses it."""
+    return f"{device}:{channel}:gasday:{day.isoformat()}"
+
+
+def gas_day_message(site: str, device: str, channel: str, day: GasDay, *,
+                    prefix: str) -> tuple[str, bytes]:
+    """A complete gas day's totals (06:00-06:00 Europe/Rome, 23/24/25 h):
+    ``<prefix>/<site>/<device>/<channel>/gas_day`` (schema docs/schemas/gas_day.v1.json).
+
+    ValueError for an incomplete day (its intervals do not cover it: not published)."""
+    lo, hi = gas_day_bounds_utc(day.day)
+    length_s = int((hi - lo).total_seconds())
+    if day.length_s != length_s:
+        raise ValueError(f"gas day {day.day}: length_s {day.length_s} (expected {length_s})")
+    if not day.complete:
+        raise ValueError(f"gas day {day.day} is incomplete ({day.covered_s} of "
+                         f"{length_s} s covered): only complete days are published")
+    start, start_utc = _instant(lo, "gas day start")
+    end, end_utc = _instant(hi, "gas day end")
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSIONS["gas_day"],
+        "msg_id": gas_day_msg_id(device, channel, day.day),
+        "site": site,
+        "device": device,
+        "channel": channel,
+        "gas_day": day.day.isoformat(),
+        "start": start,
+        "end": end,
+        "start_utc": start_utc,
+        "end_utc": end_utc,
+        "length_s": length_s,
+        "smc": _number(float(day.smc), "gas day smc"),
+        "kwh": _number(float(day.kwh), "gas day kwh"),
+        "m3": _number(float(day.m3), "gas day m3"),
+        "flags": sorted(day.flags),
+        "complete": True,
+    }
+    topic = "/".join([prefix, topic_segment(site, "site"), topic_segment(device, "device"),
+                      topic_segment(channel, "channel"), "gas_day"])
+    return topic, _dumps(doc)
 
 
 def device_status_message(site: str, device: str, status: dict[str, Any], *, prefix: str,

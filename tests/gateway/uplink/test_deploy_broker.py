@@ -165,6 +165,42 @@ def test_acl_keeps_a_gateway_off_command_topics(deploy_broker: DeployBroker) -> 
                        f"meterkit/{SITE}/0000a1b2/command/set") == "No matching subscribers"
 
 
+def documented_gateway_topics() -> list[str]:
+    """Every topic of docs/MQTT.md's topic table that the gateway publishes, made concrete."""
+    table = (DEPLOY.parents[1] / "docs" / "MQTT.md").read_text().split("## Topics", 1)[1]
+    values = {"<prefix>": "meterkit", "<site>": SITE, "<device>": "0000a1b2",
+              "<channel>": "el1", "<plugin>": "cer", "<name>": "cer_monthly"}
+    topics = []
+    for line in table.splitlines():
+        if not line.startswith("| `<prefix>/") or "**by the platform**" in line:
+            continue
+        topic = line.split("`")[1]
+        for key, value in values.items():
+            topic = topic.replace(key, value)
+        quantities = ("energy_import", "energy_export", "gas_volume")
+        topics += [topic.replace("<quantity>", q) for q in quantities] \
+            if "<quantity>" in topic else [topic]
+    return topics
+
+
+def test_the_acl_lets_a_gateway_publish_every_documented_topic(
+        deploy_broker: DeployBroker) -> None:
+    # a topic missing from acl.example is refused, and mosquitto 2 then drops the connection
+    topics = documented_gateway_topics()
+    assert len(topics) >= 10 and f"meterkit/{SITE}/0000a1b2/el1/gas_day" in topics
+    refused = [t for t in topics
+               if _publish_as(deploy_broker, "gw-comune-x", t) != "No matching subscribers"]
+    assert refused == []
+
+
+def test_the_bridge_forwards_every_documented_gateway_topic() -> None:
+    bridge = (DEPLOY / "bridge.conf.example").read_text()
+    out = [line.split()[1] for line in bridge.splitlines()
+           if line.startswith("topic ") and line.split()[2:3] == ["out"]]
+    for topic in documented_gateway_topics():
+        assert any(mqtt.topic_matches_sub(pattern, topic) for pattern in out), topic
+
+
 async def test_site_broker_bridges_to_the_platform(tmp_path: Path,
                                                    deploy_broker: DeployBroker) -> None:
     """gateway → site broker (bridge.conf.example) → platform broker (mosquitto.conf, acl.example

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from gateway.model import DeviceEvent, PluginResult, Reading
+from gateway.store.series import GasDay
 from gateway.uplink.discovery import ha_discovery_message
 from gateway.uplink.downlink import CommandInputError, parse_command
 from gateway.uplink.messages import (
+    SCHEMA_VERSIONS,
     alert_message,
     command_result_message,
     device_status_message,
+    gas_day_message,
     gateway_status_message,
     plugin_result_message,
     reading_message,
 )
 from tests.gateway.uplink.schemas import SCHEMAS, validate, validator
 
+# gas day 2026-03-28: 06:00 CET Sat (05:00Z) to 06:00 CEST Sun 29 (04:00Z), 23 h
+SPRING = GasDay(day=date(2026, 3, 28), smc=23.809692, kwh=224.351591, m3=23.0,
+                covered_s=82800, length_s=82800, flags=frozenset({"gap", "estimated"}))
 R = Reading(site="comune-x", device="0000a1b2", channel="el1", quantity="energy_import",
             start=datetime(2026, 1, 15, 7, 0, tzinfo=UTC), length_s=900, value=0.532,
             unit="kWh", register=1234567, register_unit="Wh", flags=frozenset({"gap"}),
@@ -61,6 +67,34 @@ def test_builder_refuses_bad_readings(change: dict, error: str) -> None:
         reading_message(replace(R, **change), prefix="meterkit", backfill=False)
 
 
+def test_gas_day_topic_and_payload() -> None:
+    topic, payload = gas_day_message("comune-x", "0000a1b2", "gas", SPRING, prefix="meterkit")
+    assert topic == "meterkit/comune-x/0000a1b2/gas/gas_day"
+    doc = json.loads(payload)
+    validate(doc)
+    assert list(doc)[:2] == ["schema", "msg_id"]
+    assert doc["msg_id"] == "0000a1b2:gas:gasday:2026-03-28"
+    assert (doc["gas_day"], doc["start"], doc["end"]) == (
+        "2026-03-28", "2026-03-28T06:00:00+01:00", "2026-03-29T06:00:00+02:00")
+    assert (doc["start_utc"], doc["end_utc"]) == ("2026-03-28T05:00:00Z",
+                                                  "2026-03-29T04:00:00Z")
+    assert (doc["length_s"], doc["smc"], doc["kwh"], doc["m3"]) == (82800, 23.809692,
+                                                                   224.351591, 23.0)
+    assert (doc["flags"], doc["complete"]) == (["estimated", "gap"], True)
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    ({"covered_s": 79200}, "incomplete"),
+    ({"length_s": 86400, "covered_s": 86400}, "length_s"),
+    ({"smc": float("inf")}, "finite"),
+])
+def test_gas_day_builder_refuses_bad_days(change: dict, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        gas_day_message("s", "d1", "gas", replace(SPRING, **change), prefix="m")
+    with pytest.raises(ValueError, match="channel"):
+        gas_day_message("s", "d1", "g/as", SPRING, prefix="m")
+
+
 def test_other_messages_validate() -> None:
     t = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     ev = DeviceEvent(site="s", device="d1", kind="tamper", time=t, channel="el1", value=3)
@@ -86,15 +120,21 @@ def test_other_messages_validate() -> None:
                                             error="name: bad")
     assert topic == "m/s/d1/command/result"
     validate(json.loads(payload))
+    topic, payload = gas_day_message("s", "d1", "gas", SPRING, prefix="m")
+    assert topic == "m/s/d1/gas/gas_day"
+    validate(json.loads(payload))
 
 
 def test_every_schema_is_valid_and_versioned() -> None:
     names = sorted(p.name for p in SCHEMAS.glob("*.json"))
     assert names == ["alert.v1.json", "command.v1.json", "command_result.v1.json",
-                     "device_status.v1.json", "gateway_status.v1.json",
+                     "device_status.v1.json", "gas_day.v1.json", "gateway_status.v1.json",
                      "plugin_result.v1.json", "reading.v1.json"]
     for n in names:
         validator(n.removesuffix(".v1.json"))
+    # every type a builder stamps has its file (command.v1 is the platform's, inbound)
+    built = {v.split("/")[1] + ".v1.json" for v in SCHEMA_VERSIONS.values()}
+    assert built | {"command.v1.json"} == set(names)
 
 
 def test_command_parsing() -> None:
@@ -142,10 +182,11 @@ def test_every_published_type_can_carry_its_msg_id() -> None:
                               prefix="m", msg_id="result:baseline:3"),
         command_result_message("comune-x", "0000a1b2", prefix="m", status="queued", time=t,
                                gateway_cmd_id=1, msg_id="0000a1b2:command:1:queued"),
+        gas_day_message("comune-x", "0000a1b2", "gas", SPRING, prefix="m"),
     ]
     ids = ["0000a1b2:status:17", "gateway:alert:quarantine:9",
            "comune-x:gateway:online:1768460400000", "result:baseline:3",
-           "0000a1b2:command:1:queued"]
+           "0000a1b2:command:1:queued", "0000a1b2:gas:gasday:2026-03-28"]
     for (_topic, payload), want in zip(built, ids, strict=True):
         doc = json.loads(payload)
         validate(doc)
