@@ -246,7 +246,7 @@ class Retention:
     async def count_held(self) -> int:
         """Refresh `held` on the reader connection, incrementally (the held ones again, then
         readings not looked at yet, in slices) and `skipped` (skip records per reason)."""
-        before = len(self.held)
+        skipped_before = sum(self.skipped.values())
         self.skipped = await self.db.read(_skip_counts)
         cursor = await self.db.read(lambda c: _cursor(c, "readings") or 0)
         self.held = await self.db.read(held_readings, 0, 0, self.held)
@@ -254,9 +254,12 @@ class Retention:
             upto = min(cursor, self._held_checked + HELD_SCAN_IDS)
             self.held |= await self.db.read(held_readings, self._held_checked, upto)
             self._held_checked = upto
-        if len(self.held) > before:
+        # Warn about what an operator can act on: readings normalisation recorded as skipped.
+        # `held` also counts each channel's first sample (its baseline), which needs nothing.
+        skipped = sum(self.skipped.values())
+        if skipped > skipped_before:
             self.log.warning("readings kept: normalisation skipped them", extra={
-                "readings_held": len(self.held), "new": len(self.held) - before,
+                "readings_held": len(self.held), "new": skipped - skipped_before,
                 "skipped": self.skipped,
                 "hint": "fix the device's channels, then `meterkit gateway renormalise`"})
         return len(self.held)

@@ -186,3 +186,28 @@ async def test_health_warns_once_per_crossing_of_80_percent(
             "database back below 80% of its size cap"]
     finally:
         await stack.stop()
+
+
+async def test_a_channels_first_sample_is_held_without_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The first reading of a channel is its baseline: no series row, nothing to fix. Only
+    # readings normalisation recorded as skipped are worth an operator's warning.
+    config = load_config(write_config(tmp_path, extra=MQTT), plugins={})
+    stack = await start_stack(tmp_path, {}, register=False)
+    try:
+        await stack.db.write(lambda c: add_device(c, stack.box, DID, KEY, site="lodi",
+                                                  channels=CHANNELS))
+        await stack.keys.load()
+        async with Board(DID, KEY, stack.port) as b:
+            for c in (1, 2):
+                await b.send(readings(DID, c))
+            await b.wait_acked(2)
+        await _normalise(Normaliser(stack.db, config, committed=asyncio.Event()))
+        retention = Retention(stack.db, RetentionPolicy(keep_days=30, raw_days=7,
+                                                        outbox_days=7, batch=97))
+        with caplog.at_level(logging.WARNING, logger="gateway"):
+            assert await retention.count_held() == 1
+        assert "normalisation skipped them" not in caplog.text
+        assert retention.snapshot()["readings_skipped"] == {}
+    finally:
+        await stack.stop()
