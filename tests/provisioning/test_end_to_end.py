@@ -7,11 +7,22 @@ import logging
 import stat
 from pathlib import Path
 
+import numpy as np
+import png as pypng
 import pytest
+import zxingcpp
 
 from provisioning.firmware_files import load_image
 from simulator.virtual_board import VirtualBoard
 from tests.provisioning.conftest import Gateway, device_args, last_json
+
+
+def grey_pixels(data: bytes) -> np.ndarray:
+    """A PNG as 8-bit grey pixels (the label is 1-bit grey)."""
+    _w, _h, rows, info = pypng.Reader(bytes=data).asDirect()
+    assert info["greyscale"] and info["planes"] == 1
+    return (np.array([list(r) for r in rows], dtype=np.uint8)
+            * (255 // ((1 << info["bitdepth"]) - 1))).astype(np.uint8)
 
 
 def test_provision_boot_and_gateway_accepts_frames(
@@ -65,6 +76,9 @@ def test_provision_boot_and_gateway_accepts_frames(
     assert "0:el1 CT SCT-013-030" in label and "1:gas gas 10 L/pulse" in label
     png = (tmp_path / "labels" / "label-0000a1b2.png").read_bytes()
     assert png.startswith(b"\x89PNG") and key.hex().encode() not in png
+    # What a phone reads from the QR code, decoded by another library than the one that drew it
+    assert [c.text for c in zxingcpp.read_barcodes(grey_pixels(png))] == [
+        "MK1;id=0000a1b2;site=lodi;bld=palestra;ch=0:ct:SCT-013-030,1:gas:10"]
 
 
 def test_running_app_is_caught_in_its_boot_window(board: VirtualBoard, gateway: Gateway,
