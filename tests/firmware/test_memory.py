@@ -41,8 +41,11 @@ def test_heap_flat_over_thirty_days(tmp_path: Path) -> None:
     steady = alloc[2:]
     print("heap after gc.collect(), per simulated day:", alloc)
     assert max(steady) - min(steady) < 4096
-    # no upward drift of the floor (what stays allocated whatever is in flight at the time)
-    assert min(steady[-5:]) - min(steady[:5]) < 1024
+    # No upward drift of the floor: what stays allocated whatever is in flight at the time.
+    # The daily samples move by about 1.3 KB with what a report happens to catch in flight
+    # (a frame being sealed, an ACK being read); the floor is the minimum over ten days, which
+    # such dips reach in every window (five days did not always: a flaky check).
+    assert min(steady[-10:]) - min(steady[:10]) < 1024
     assert max(alloc) < HEAP - 16 * 1024  # head room left on the heap
     code = _code_size(proc.stdout.decode())
     data = max(steady) - code
