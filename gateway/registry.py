@@ -558,11 +558,8 @@ def max_stored_counter(conn: sqlite3.Connection, device_id: int | str) -> int | 
     did = format_device_id(device_id)
     row = conn.execute("SELECT max(counter) FROM frames WHERE device_id = ?", (did,)).fetchone()
     stored = None if row is None or row[0] is None else int(row[0])
-    try:
-        floor = conn.execute("SELECT counter FROM replay_floors WHERE device_id = ?",
-                             (did,)).fetchone()
-    except sqlite3.OperationalError:   # a database the ingest never opened: no floor yet
-        floor = None
+    floor = conn.execute("SELECT counter FROM replay_floors WHERE device_id = ?",
+                         (did,)).fetchone()
     if floor is not None and (stored is None or int(floor[0]) > stored):
         return int(floor[0])
     return stored

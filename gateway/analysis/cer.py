@@ -156,6 +156,19 @@ def _complete(name: str, quarters: dict[datetime, dict[datetime, float]],
     return sums
 
 
+def _same_ids(where: str, series: dict[str, Series], declared: Iterable[str], what: str,
+              declare: str) -> None:
+    """Every series belongs to a declared `what`, and every declared one has a series."""
+    ids = list(declared)
+    stray = sorted(set(series) - set(ids))
+    if stray:
+        raise CerError(where, f"series for undeclared {what}s {stray}", declare)
+    for ident in ids:
+        if ident not in series:
+            raise CerError(f"{where}[{ident}]", f"declared {what} has no data",
+                           f"add its series, or remove the {what} from the community")
+
+
 def hourly_shared(
     fed_in: dict[str, Series], withdrawn: dict[str, Series], plants: list[Plant], *,
     members: Sequence[str] | None = None, hours: Sequence[datetime] | None = None,
@@ -167,23 +180,11 @@ def hourly_shared(
     plant and member must have four quarter hours in every expected hour.
     """
     plant_by_id = {p.id: p for p in plants}
-    unknown = sorted(set(fed_in) - set(plant_by_id))
-    if unknown:
-        raise CerError("fed_in", f"series for undeclared plants {unknown}",
-                       "declare every plant with its size and commissioning date")
-    for pid in plant_by_id:
-        if pid not in fed_in:
-            raise CerError(f"fed_in[{pid}]", "declared plant has no data",
-                           "add its series, or remove the plant from the community")
+    _same_ids("fed_in", fed_in, plant_by_id, "plant",
+              "declare every plant with its size and commissioning date")
     declared = list(members) if members is not None else list(withdrawn)
-    stray = sorted(set(withdrawn) - set(declared))
-    if stray:
-        raise CerError("withdrawn", f"series for undeclared members {stray}",
-                       "list every withdrawal point in the community's members")
-    for mid in declared:
-        if mid not in withdrawn:
-            raise CerError(f"withdrawn[{mid}]", "declared member has no data",
-                           "add its series, or remove the member from the community")
+    _same_ids("withdrawn", withdrawn, declared, "member",
+              "list every withdrawal point in the community's members")
     fed_q = {pid: _quarters(f"fed_in[{pid}]", fed_in[pid]) for pid in plant_by_id}
     wdr_q = {mid: _quarters(f"withdrawn[{mid}]", withdrawn[mid]) for mid in declared}
     if hours is None:

@@ -146,10 +146,11 @@ class ModbusPlugin:
                 if rows:
                     dev.last[channel] = rows[-1].register
 
-    def _save_registers(self) -> None:
+    async def _save_registers(self) -> None:
+        registers = {d.device_id: dict(d.last) for d in self.devices.values()}
         try:
-            last_registers.save(self._registers_path,
-                                {d.device_id: dict(d.last) for d in self.devices.values()})
+            # fsync off the event loop: it also serves the boards' ingest
+            await asyncio.to_thread(last_registers.save, self._registers_path, registers)
         except OSError as exc:
             # The readings are stored; only the swap check after a restart is weaker.
             self.log.error("modbus registers file not written", extra={

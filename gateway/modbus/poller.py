@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,7 +73,8 @@ class BusPoller:
         self.backoff = backoff
         self.log = logger
         self.counters = {"cycles": 0, "submitted": 0, "submit_errors": 0, "power_results": 0}
-        self.on_stored: Callable[[], None] = lambda: None   # called after a poll was stored
+        # awaited after a poll was stored (the plugin saves the registers it reached)
+        self.on_stored: Callable[[], Awaitable[None]] | None = None
 
     async def energy_loop(self) -> None:
         """Forever: sleep to the next boundary, read every device, submit what was read."""
@@ -110,8 +111,8 @@ class BusPoller:
                                  extra={"device": dev.device_id, "lag_s": round(lag, 1)})
                 continue
             stored = await self._submit(dev, self._readings(dev, specs, values, end)) or stored
-        if stored:
-            self.on_stored()
+        if stored and self.on_stored is not None:
+            await self.on_stored()
 
     async def _submit(self, dev: DeviceState, readings: list[MeterReading]) -> bool:
         """Store one device's readings; then report swaps. A refusal stays this device's."""

@@ -23,7 +23,6 @@ from typing import Any
 
 from gateway import commands
 from gateway.registry import reserve_downlink_counters
-from gateway.store.db import register_schema
 
 __all__ = [
     "FrameItem", "FrameOutcome", "InputRow", "delete_frames", "devices_with_commands",
@@ -31,15 +30,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("gateway.writer")
-
-# Per device, the highest uplink counter whose frame row was deleted: at or below it, a frame is
-# a replay (its original row is gone, so "already stored" can no longer be seen).
-register_schema("frames.replay_floor", """
-CREATE TABLE IF NOT EXISTS replay_floors (
-    device_id TEXT PRIMARY KEY,
-    counter   INTEGER NOT NULL
-) WITHOUT ROWID;
-""")
 
 
 @dataclass(slots=True)

@@ -26,6 +26,9 @@ plugins use ``"<plugin>:<name>"`` ids (``"modbus:sdm630-1"``).
     received_at; peer (``"ip:port"``). UNIQUE(device_id, counter): a byte-identical resend is a
     duplicate (re-acknowledged), a different frame under a stored counter is a replay.
 
+``replay_floors`` — per device, the highest counter whose frame row retention deleted
+    (gateway/store/frames.py): a frame at or below it is a replay too.
+
 ``readings`` — decoded cumulative registers, one row per channel and interval
     id INTEGER PK — **the normaliser's cursor: read ``WHERE id > :cursor ORDER BY id``**; ids
     only grow, and rows are only inserted (never updated) by the writer. device_id; channel TEXT
@@ -164,6 +167,13 @@ CREATE INDEX IF NOT EXISTS commands_open ON commands (device_id)
     WHERE state IN ('queued', 'sent');
 CREATE INDEX IF NOT EXISTS commands_results ON commands (result_seq) WHERE result_seq IS NOT NULL;
 CREATE INDEX IF NOT EXISTS commands_wire_id ON commands (device_id, cmd_id);
+
+-- Per device, the highest uplink counter whose frame row retention deleted: at or below it, a
+-- frame is a replay (its original row is gone, so "already stored" can no longer be seen).
+CREATE TABLE IF NOT EXISTS replay_floors (
+    device_id TEXT PRIMARY KEY,
+    counter   INTEGER NOT NULL
+) WITHOUT ROWID;
 """
 
 # Columns added after the first release: databases created before get them when they open.

@@ -61,14 +61,20 @@ def _rows(c: object) -> list[tuple]:
         "SELECT cmd_id, name, ref, state FROM commands ORDER BY id").fetchall()]
 
 
+async def _storage_fails(db: Database, on: bool) -> None:
+    """A real SQLite error on every command insert (a full disk, say), or none."""
+    await db.write(lambda c: c.execute(
+        "CREATE TRIGGER full_disk BEFORE INSERT ON commands "
+        "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END" if on
+        else "DROP TRIGGER full_disk"))
+
+
 async def test_storage_error_is_not_acknowledged_and_redelivered(
         tmp_path: Path, mosquitto: Mosquitto, platform: mqtt.Client) -> None:
     """A real SQLite error while storing the command: no PUBACK, so the broker keeps the
     command in the gateway's session and delivers it again on the next connection."""
     db = await _board(tmp_path)
-    await db.write(lambda c: c.execute(
-        "CREATE TRIGGER full_disk BEFORE INSERT ON commands "
-        "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"))
+    await _storage_fails(db, True)
     sub = Subscriber(mosquitto.port, topic=f"{PREFIX}/{SITE}/+/command/result").start()
     pub = Publisher(db, mqtt_config(mosquitto.port))
     pub.commands.STORE_RETRIES_S = ()
@@ -83,7 +89,7 @@ async def test_storage_error_is_not_acknowledged_and_redelivered(
         pub.stop()
         await task
     assert await db.read(_rows) == []
-    await db.write(lambda c: c.execute("DROP TRIGGER full_disk"))
+    await _storage_fails(db, False)
     pub = Publisher(db, mqtt_config(mosquitto.port))          # same client id: same session
     task = asyncio.create_task(pub.run())
     try:
@@ -105,9 +111,7 @@ async def test_storage_error_makes_the_publisher_reconnect_for_a_redelivery(
     some later reconnect, maybe days away: after its retries fail the publisher drops the
     connection, and the command is stored once the storage works again."""
     db = await _board(tmp_path)
-    await db.write(lambda c: c.execute(
-        "CREATE TRIGGER full_disk BEFORE INSERT ON commands "
-        "BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END"))
+    await _storage_fails(db, True)
     sub = Subscriber(mosquitto.port, topic=f"{PREFIX}/{SITE}/+/command/result").start()
     pub = Publisher(db, mqtt_config(mosquitto.port))
     pub.commands.STORE_RETRIES_S = (0.05,)
@@ -117,7 +121,7 @@ async def test_storage_error_makes_the_publisher_reconnect_for_a_redelivery(
         connects = pub.stats.connects
         _send(platform, {"cmd_id": "p-1", "name": "set_time", "params": {"time": 1790000000}})
         assert await asyncio.to_thread(wait_until, lambda: pub.commands.unstored >= 1, 5)
-        await db.write(lambda c: c.execute("DROP TRIGGER full_disk"))
+        await _storage_fails(db, False)
         assert await asyncio.to_thread(wait_until, lambda: pub.commands.queued == 1, 10)
         assert pub.stats.connects > connects
         assert await db.read(_rows) == [(1, "set_time", "p-1", "queued")]

@@ -8,7 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from gateway import outbox
 from gateway.store.db import Database
@@ -72,16 +75,32 @@ async def test_slow_subscriber_that_goes_away(tmp_path: Path, mosquitto: Mosquit
         await db.close()
 
 
-async def test_broker_killed_mid_stream(tmp_path: Path, durable_mosquitto: Mosquitto) -> None:
+@asynccontextmanager
+async def _streaming(tmp_path: Path, broker: Mosquitto, *, settle_s: float = 0.0
+                     ) -> AsyncIterator[tuple[list[Any], Subscriber, Database, Publisher]]:
+    """600 readings of 4 devices in the outbox, a subscriber connected, the publisher
+    draining them at 400/s; everything stopped and closed afterwards."""
     readings = list(fleet_readings(devices=4, intervals=75))           # 600
-    sub = Subscriber(durable_mosquitto.port).start()
+    sub = Subscriber(broker.port).start()
     assert await _wait(lambda: sub.client.is_connected(), 5)
-    await asyncio.sleep(1.2)                        # let the broker save the subscriber's session
+    await asyncio.sleep(settle_s)
     db = await Database.open(tmp_path / "g.db")
     await fill(db, readings)
-    pub = Publisher(db, mqtt_config(durable_mosquitto.port, backlog_rate=400))
+    pub = Publisher(db, mqtt_config(broker.port, backlog_rate=400))
     task = asyncio.create_task(pub.run())
     try:
+        yield readings, sub, db, pub
+    finally:
+        pub.stop()
+        await task
+        sub.stop()
+        await db.close()
+
+
+async def test_broker_killed_mid_stream(tmp_path: Path, durable_mosquitto: Mosquitto) -> None:
+    # settle: let the broker save the subscriber's session before the stream starts
+    stream = _streaming(tmp_path, durable_mosquitto, settle_s=1.2)
+    async with stream as (readings, sub, db, pub):
         await _until_delivered(db, 150, 10)
         durable_mosquitto.kill()                    # SIGKILL mid-stream
         saved = last_save(durable_mosquitto)
@@ -100,25 +119,13 @@ async def test_broker_killed_mid_stream(tmp_path: Path, durable_mosquitto: Mosqu
         assert await db.read(outbox.counts) == {"pending": 0, "delivered": 600,
                                                 "quarantined": 0}
         assert pub.stats.connects >= 2
-    finally:
-        pub.stop()
-        await task
-        sub.stop()
-        await db.close()
 
 
 async def test_broker_stopped_mid_stream_loses_nothing(tmp_path: Path,
                                                       mosquitto: Mosquitto) -> None:
     """SIGTERM: mosquitto saves its store on exit, so after a restart every acknowledged
     message is still queued for the subscriber: nothing missing, duplicates identical."""
-    readings = list(fleet_readings(devices=4, intervals=75))           # 600
-    sub = Subscriber(mosquitto.port).start()
-    assert await _wait(lambda: sub.client.is_connected(), 5)
-    db = await Database.open(tmp_path / "g.db")
-    await fill(db, readings)
-    pub = Publisher(db, mqtt_config(mosquitto.port, backlog_rate=400))
-    task = asyncio.create_task(pub.run())
-    try:
+    async with _streaming(tmp_path, mosquitto) as (readings, sub, db, pub):
         await _until_delivered(db, 150, 10)
         mosquitto.stop()                            # SIGTERM mid-stream
         await asyncio.sleep(0.3)
@@ -133,11 +140,6 @@ async def test_broker_stopped_mid_stream_loses_nothing(tmp_path: Path,
         assert unique == 600
         assert len(sub.readings()) == 600 + dups
         assert pub.stats.connects >= 2
-    finally:
-        pub.stop()
-        await task
-        sub.stop()
-        await db.close()
 
 
 def _standalone(db: Path, cfg: Path, log: Path) -> subprocess.Popen[bytes]:
